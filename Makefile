@@ -1,0 +1,40 @@
+# make test  - lint, type-check and run the test suite in a local .venv (what CI runs)
+# make run   - serve the function on $PORT (default 8080), in dry run unless a token is configured
+# make bench - measure speed as ratios against baselines taken in the same run
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8080
+# The newest Python 3.11+ on the machine: pyenv installs first, then what is on PATH.
+PYTHON ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.1[1-9]*/bin/python3 2>/dev/null | sort -rV) \
+	python3.14 python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+
+.PHONY: test lint run bench load clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint
+	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
+		$(VENV)/bin/pytest
+
+run: $(VENV)/.installed
+	@export TIKTOK_PIXEL_ID="$${TIKTOK_PIXEL_ID:-CDEMOPIXEL000000000X}" \
+		TIKTOK_APP_ID="$${TIKTOK_APP_ID:-7000000000000000000}"; \
+	if [ -z "$${TIKTOK_ACCESS_TOKEN:-}$${TIKTOK_ACCESS_TOKEN_SECRET:-}" ]; then export DRY_RUN=true; fi; \
+	echo "TIKTOK_PIXEL_ID=$$TIKTOK_PIXEL_ID TIKTOK_APP_ID=$$TIKTOK_APP_ID DRY_RUN=$${DRY_RUN:-false}"; \
+	echo "(fake ids unless you set them; dry run answers with the TikTok payloads instead of sending)"; \
+	exec $(VENV)/bin/functions-framework --target tiktok_events --source main.py --port $(PORT)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,140 @@
+"""The HTTP door: routes, the order of checks, dry run, and the answer (CONTRACT §2).
+
+Words used here: a *route* is a path a sender posts to (``/commandersact`` …) and names a
+*source* of ``tiktok_mapper.pipeline``; *dry run* maps and answers with the TikTok request
+bodies (``payloads``) without sending anything or needing a token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import flask
+
+import tiktok_mapper
+from service.delivery import Delivery
+from service.logs import Logger
+from service.settings import Settings, read
+from tiktok_mapper import pipeline, report
+from tiktok_mapper.body import BodyError, parse_body
+from tiktok_mapper.config import Config
+
+ROUTES = {"/commandersact": "commandersact", "/ga4": "ga4", "/tiktok": "tiktok"}
+TRUE_WORDS = frozenset({"true", "1", "yes"})
+
+
+def reply(
+    body: Mapping[str, Any], status: int, headers: Mapping[str, str] | None = None
+) -> flask.Response:
+    text = json.dumps(body, ensure_ascii=True, allow_nan=False)
+    return flask.Response(text, status, headers=dict(headers or {}), mimetype="application/json")
+
+
+def refusal(status: int, kind: str, message: str, **headers: str) -> flask.Response:
+    return reply({"error": kind, "message": message}, status, headers)
+
+
+class App:
+    def __init__(
+        self,
+        config: Config,
+        settings: Settings,
+        delivery: Delivery,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.sources = pipeline.configure(config)
+        self.delivery = delivery
+        self.clock = clock
+        self.logger = Logger(settings.log_level, settings.google_cloud_project)
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> App:
+        config, settings = read(environment)
+        return cls(config, settings, Delivery(settings))
+
+    def handle(self, request: flask.Request) -> flask.Response:
+        path = request.path.rstrip("/") or "/"
+        if path == "/health":
+            if request.method not in {"GET", "HEAD"}:
+                return refusal(405, "method_not_allowed", "use GET", Allow="GET, HEAD")
+            return reply(self.health(), 200)
+        if path not in ROUTES:
+            return refusal(404, "not_found", "routes: POST " + ", ".join(ROUTES) + "; GET /health")
+        source = self.sources.get(ROUTES[path])
+        if source is None:
+            return refusal(404, "not_found", f"{path} is not built yet")
+        if request.method != "POST":
+            return refusal(405, "method_not_allowed", "use POST", Allow="POST")
+        limit = self.settings.max_body_bytes
+        if (request.content_length or 0) > limit:
+            return refusal(413, "body_too_large", f"the body is over {limit} bytes")
+        raw = request.stream.read(limit + 1)
+        if len(raw) > limit:
+            return refusal(413, "body_too_large", f"the body is over {limit} bytes")
+        if request.mimetype != "application/json":
+            return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
+        try:
+            events = parse_body(raw)
+        except BodyError as error:
+            return refusal(error.status, error.kind, error.message)
+        started = time.perf_counter()
+        dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
+        plan = pipeline.plan(source, events, self.config, self.clock())
+        payloads = None
+        if dry_run:
+            payloads = [batch.body() for batch in plan.batches]
+            requests = [{**batch.entry(), "status": "would_send"} for batch in plan.batches]
+        else:
+            requests = self.delivery.deliver(plan)
+        status = report.http_status(plan.results)
+        body = report.answer(plan.results, requests, dry_run, payloads)
+        self.log_request(request, source.name, body, status, started)
+        return reply(body, status)
+
+    @staticmethod
+    def asked_for_dry_run(request: flask.Request) -> bool:
+        asked = request.args.get("dry_run") or request.headers.get("X-Dry-Run") or ""
+        return asked.strip().lower() in TRUE_WORDS
+
+    def health(self) -> dict[str, Any]:
+        config = self.config
+        return {
+            "status": "ok",
+            "version": tiktok_mapper.__version__,
+            "routes": sorted(route for route, name in ROUTES.items() if name in self.sources),
+            "dry_run": self.settings.dry_run,
+            "event_source_ids": {
+                "web": config.pixel_id,
+                "app": config.app_id,
+                "offline": config.offline_event_set_id,
+                "crm": config.crm_event_set_id,
+            },
+            "test_event_code": bool(config.test_event_code),
+            "token": "TIKTOK_ACCESS_TOKEN"
+            if self.settings.access_token
+            else "TIKTOK_ACCESS_TOKEN_SECRET"
+            if self.settings.access_token_secret
+            else None,
+        }
+
+    def log_request(
+        self, request: flask.Request, source: str, body: dict[str, Any], status: int, started: float
+    ) -> None:
+        events = sorted({r["event"] for r in body["results"] if "event" in r})
+        self.logger.emit(
+            "INFO" if status < 500 else "ERROR",
+            f"{source}: {body['received']} events, HTTP {status}",
+            trace=self.logger.trace(request.headers.get("X-Cloud-Trace-Context")),
+            source=source,
+            http_status=status,
+            dry_run=body["dry_run"],
+            counts={key: body[key] for key in report.STATUSES if body[key]},
+            events=events,
+            request_ids=[r["request_id"] for r in body["requests"] if r.get("request_id")],
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )

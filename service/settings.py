@@ -1,0 +1,76 @@
+"""Service settings: the environment variables of the edges (delivery, secrets, HTTP limits).
+
+The mapping settings are ``tiktok_mapper.config``; both are read once, at start-up, and a bad
+value stops the function with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tiktok_mapper.config import Config, Table, boolean, from_environment, parse_settings, text
+
+DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+    if number <= 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def url(value: str) -> str:
+    address = value.strip()
+    if not address.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return address
+
+
+@dataclass(frozen=True)
+class Settings:
+    dry_run: bool = False
+    max_body_bytes: int = 4 * 1024 * 1024
+    log_level: str = "INFO"
+    access_token: str | None = None
+    access_token_secret: str | None = None
+    token_ttl_seconds: int = 600
+    api_url: str = DEFAULT_API_URL
+    retry_deadline_seconds: int = 20
+    secret_manager_endpoint: str | None = None
+    api_key: str | None = None
+    api_key_secret: str | None = None
+    google_cloud_project: str | None = None
+
+
+# variable                         attribute                   parser
+SETTINGS: Table = (
+    ("DRY_RUN",                        "dry_run",                  boolean),
+    ("MAX_BODY_BYTES",                 "max_body_bytes",           positive_int),
+    ("LOG_LEVEL",                      "log_level",                log_level),
+    ("TIKTOK_ACCESS_TOKEN",            "access_token",             text),
+    ("TIKTOK_ACCESS_TOKEN_SECRET",     "access_token_secret",      text),
+    ("TIKTOK_TOKEN_TTL_SECONDS",       "token_ttl_seconds",        positive_int),
+    ("TIKTOK_API_URL",                 "api_url",                  url),
+    ("TIKTOK_RETRY_DEADLINE_SECONDS",  "retry_deadline_seconds",   positive_int),
+    ("SECRET_MANAGER_ENDPOINT",        "secret_manager_endpoint",  url),
+    ("API_KEY",                        "api_key",                  text),
+    ("API_KEY_SECRET",                 "api_key_secret",           text),
+    ("GOOGLE_CLOUD_PROJECT",           "google_cloud_project",     text),
+)  # fmt: skip
+
+
+def read(environment: Mapping[str, str]) -> tuple[Config, Settings]:
+    """Both halves of the configuration; raises :class:`ConfigError` on the first bad value."""
+    return from_environment(environment), Settings(**parse_settings(SETTINGS, environment))

@@ -1,0 +1,76 @@
+"""Shared test set-up: no network but loopback, no metadata-server probe, a fresh environment.
+
+The guard variables are set before anything imports a Google library (google.auth reads them at
+import), and are handed to every server a test starts as a subprocess (see ``GUARD_ENV``).
+"""
+
+from __future__ import annotations
+
+import os
+
+GUARD_ENV = {
+    "NO_GCE_CHECK": "true",
+    "GCE_METADATA_HOST": "127.0.0.1:9",
+    "GCE_METADATA_IP": "127.0.0.1:9",
+}
+os.environ.update(GUARD_ENV)
+
+import json  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Every variable the function reads: cleared before each test so the machine's own settings
+# (a developer's TIKTOK_ACCESS_TOKEN, say) never leak into a test.
+FUNCTION_VARIABLES = (
+    "TIKTOK_PIXEL_ID", "TIKTOK_APP_ID", "TIKTOK_OFFLINE_EVENT_SET_ID", "TIKTOK_CRM_EVENT_SET_ID",
+    "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET", "TIKTOK_TOKEN_TTL_SECONDS",
+    "TIKTOK_TEST_EVENT_CODE", "TIKTOK_EVENT_MAPPING", "TIKTOK_VIEW_CONTENT_EVENTS",
+    "TIKTOK_AUTODISCOVER_EVENT_SOURCE", "TIKTOK_SMART_MAPPING", "TIKTOK_GA4_PURCHASE_EVENT",
+    "TIKTOK_CONSENT_CATEGORIES", "TIKTOK_GA4_REQUIRE_AD_STORAGE", "TIKTOK_DEFAULT_PHONE_REGION",
+    "TIKTOK_API_URL", "TIKTOK_RETRY_DEADLINE_SECONDS", "SECRET_MANAGER_ENDPOINT", "API_KEY",
+    "API_KEY_SECRET", "DRY_RUN", "MAX_BODY_BYTES", "LOG_LEVEL", "GOOGLE_CLOUD_PROJECT",
+)  # fmt: skip
+# A complete configuration: every event source has its id.
+COMPLETE = {
+    "TIKTOK_PIXEL_ID": "CPIXEL0000000000000A",
+    "TIKTOK_APP_ID": "7000000000000000001",
+    "TIKTOK_OFFLINE_EVENT_SET_ID": "OFFLINE000000000001",
+    "TIKTOK_CRM_EVENT_SET_ID": "CRM0000000000000001",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in FUNCTION_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def make_client(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """A test client of the real entry point, configured by environment variables."""
+    import functions_framework
+
+    def make(**environment: str) -> Any:
+        for variable, value in environment.items():
+            monkeypatch.setenv(variable, value)
+        app = functions_framework.create_app("tiktok_events", str(ROOT / "main.py"))
+        return app.test_client()
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., Any]) -> Any:
+    """The entry point with a complete configuration, in dry run."""
+    return make_client(**COMPLETE, DRY_RUN="true")
+
+
+def post(client: Any, path: str, body: Any, **kwargs: Any) -> Any:
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    kwargs.setdefault("content_type", "application/json")
+    return client.post(path, data=data, **kwargs)

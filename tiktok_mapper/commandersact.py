@@ -1,0 +1,276 @@
+"""Commanders Act → TikTok: the destination's two tables, as data, and the mapper that reads them.
+
+Words used here (the seed is Commanders Act's "TikTok Events API" destination page):
+
+- *Commanders Act event*: one Platform X event object (``event_name``, ``user``, ``items``,
+  ``context``, ``partners.tiktok`` …), valid against ``schemas/commandersact.schema.json``.
+- *event source*: TikTok's ``web``, ``app``, ``offline`` or ``crm``. ``offline`` and ``crm``
+  events take their names from the web column of :data:`EVENTS`.
+- *smart field*: a value the operator points at a path of their own data layer through
+  ``TIKTOK_SMART_MAPPING``: ``event_source``, ``experience_type``, ``device_platform``. The same
+  setting may also point any TikTok field of :data:`FIELDS` at another input path.
+- *tags*: the event source, plus ``app:ios`` or ``app:android`` for app events from such a
+  device; a field is sent when the event has one of its tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tiktok_mapper import normalize as n
+from tiktok_mapper.fields import (
+    ALL,
+    WEB,
+    Cookie,
+    Field,
+    FirstOf,
+    Path,
+    QueryParam,
+    assemble,
+    paths,
+    with_overrides,
+)
+from tiktok_mapper.model import Mapped, Rejected, Skipped
+
+if TYPE_CHECKING:
+    from tiktok_mapper.config import Config
+
+# Commanders Act event        web, offline, crm        app               (the seed's Quick reference)
+EVENTS: dict[str, tuple[str | None, str | None]] = {
+    "achieve_level":          (None,                   "AchieveLevel"),
+    "add_payment_info":       ("AddPaymentInfo",       "AddPaymentInfo"),
+    "add_to_cart":            ("AddToCart",            "AddToCart"),
+    "add_to_wishlist":        ("AddToWishlist",        "AddToWishlist"),
+    "application_approval":   ("ApplicationApproval",  None),
+    "begin_checkout":         ("InitiateCheckout",     None),
+    "click_button":           ("ViewContent",          "ViewContent"),
+    "view_content":           ("ViewContent",          "ViewContent"),
+    "complete_tutorial":      (None,                   "CompleteTutorial"),
+    "create_group":           (None,                   "CreateGroup"),
+    "create_role":            (None,                   "CreateRole"),
+    "customize_product":      ("CustomizeProduct",     None),
+    "purchase":               ("CompletePayment",      "Checkout"),
+    "complete_payment":       ("CompletePayment",      "Purchase"),
+    "contact":                ("Contact",              None),
+    "download":               ("Download",             None),
+    "find_location":          ("FindLocation",         None),
+    "submit_form":            ("Lead",                 None),
+    "generate_lead":          ("Lead",                 "GenerateLead"),
+    "in_app_ad_click":        (None,                   "InAppADClick"),
+    "in_app_ad_impr":         (None,                   "InAppADImpr"),
+    "install_app":            (None,                   "InstallApp"),
+    "join_group":             (None,                   "JoinGroup"),
+    "launch_app":             (None,                   "LaunchAPP"),
+    "loan_application":       (None,                   "LoanApplication"),
+    "loan_approval":          (None,                   "LoanApproval"),
+    "loan_disbursal":         (None,                   "LoanDisbursal"),
+    "login":                  (None,                   "Login"),
+    "page_view":              ("ViewContent",          "ViewContent"),  # [3] see VIEW_CONTENT
+    "view_item":              ("ViewContent",          "ViewContent"),  # [3] see VIEW_CONTENT
+    "rate":                   (None,                   "Rate"),
+    "schedule":               ("Schedule",             None),
+    "search":                 ("Search",               "Search"),
+    "sign_up":                ("CompleteRegistration", "Registration"),
+    "spend_credits":          (None,                   "SpendCredits"),
+    "start_trial":            ("StartTrial",           "StartTrial"),
+    "submit_application":     ("SubmitApplication",    None),
+    "subscribe":              ("Subscribe",            "Subscribe"),
+    "unlock_achievement":     (None,                   "UnlockAchievement"),
+}  # fmt: skip
+
+# [3] Which of page_view and view_item send ViewContent, by TIKTOK_VIEW_CONTENT_EVENTS.
+VIEW_CONTENT = {
+    "page_view": frozenset({"page_view"}),
+    "view_item": frozenset({"view_item"}),
+    "both": frozenset({"page_view", "view_item"}),
+}
+
+SMART_FIELDS = ("event_source", "experience_type", "device_platform")
+
+PAGE_URL = FirstOf(Path("context.page.url"), Path("url"))
+IOS = frozenset({"app:ios"})
+ANDROID = frozenset({"app:android"})
+APP = frozenset({"app"})
+
+# items.X → properties.contents.X
+CONTENT_FIELDS: tuple[Field, ...] = (
+    Field("content_id",        paths("id", "product.id"),       n.identifier),
+    Field("content_name",      paths("product.name"),           n.text),
+    Field("content_category",  paths("product.category_1"),     n.text),
+    Field("brand",             paths("product.brand"),          n.text),
+    Field("price",             paths("product.price", "price"), n.number),
+    Field("quantity",          paths("quantity"),               n.integer),
+    Field("content_type",      paths("content_type"),           n.content_type, default="product"),
+)  # fmt: skip
+
+# TikTok field             Commanders Act source(s), first found wins                     normaliser (the seed's Field mappings)
+FIELDS: tuple[Field, ...] = (
+    Field("event_time",             paths("context.event_timestamp"),                       n.event_time),
+    Field("event_id",               paths("id", "context.event_id"),                         n.identifier),
+    Field("user.ttclid",            (Path("partners.tiktok.ttclid"), Cookie("context.device.cookie", "ttclid"),
+                                     QueryParam(PAGE_URL, "ttclid")),                        n.text),
+    Field("user.ttp",               (Path("partners.tiktok.ttp"), Cookie("context.device.cookie", "_ttp")),
+                                                                                             n.text),
+    Field("user.external_id",       paths("user.id"),                                        n.hash_external_id, many=True),
+    Field("user.email",             paths("user.email", "user.email_sha256"),                n.hash_email, many=True),
+    Field("user.phone",             paths("user.phone", "user.phone_sha256"),                n.hash_phone, many=True),
+    Field("user.first_name",        paths("user.firstname", "user.firstname_sha256"),        n.hash_name),
+    Field("user.last_name",         paths("user.lastname", "user.lastname_sha256"),          n.hash_name),
+    Field("user.zip_code",          paths("user.zipcode", "user.zipcode_sha256"),            n.hash_zip),
+    Field("user.city",              paths("user.city"),                                      n.place),
+    Field("user.state",             paths("user.state"),                                     n.place),
+    Field("user.country",           paths("user.country"),                                   n.place),
+    Field("user.ip",                paths("context.device.ip"),                              n.text),
+    Field("user.user_agent",        paths("context.device.user_agent"),                      n.text),
+    Field("user.locale",            paths("context.device.language", "context.device.lang"), n.text),
+    Field("user.idfa",              paths("context.device.advertising_id"),                  n.upper, IOS),
+    Field("user.idfv",              paths("context.device.idfv"),                            n.text, IOS),
+    Field("user.att_status",        paths("context.device.att_status"),                      n.att_status, IOS),
+    Field("user.gaid",              paths("context.device.advertising_id"),                  n.lower, ANDROID),
+    Field("page.url",               (PAGE_URL,),                                             n.text),
+    Field("page.referrer",          paths("context.page.referrer"),                          n.text),
+    Field("app.app_id",             paths("context.app.namespace"),                          n.identifier, APP),
+    Field("app.app_name",           paths("context.app.name"),                               n.text, APP),
+    Field("app.app_version",        paths("context.app.version"),                            n.identifier, APP),
+    Field("limited_data_use",       paths("partners.tiktok.ldu"),                            n.flag),
+    Field("lead.lead_id",           paths("partners.tiktok.lead_id"),                        n.identifier, frozenset({"crm"})),
+    Field("lead.lead_event_source", paths("partners.tiktok.lead_event_source"),              n.text, frozenset({"crm"})),
+    Field("properties.contents",    paths("items"),                                          None, each=CONTENT_FIELDS),
+    Field("properties.num_items",   paths("items"),                                          n.count),
+    Field("properties.search_string", paths("search_term"),                                  n.text, WEB),
+    Field("properties.order_id",    paths("id"),                                             n.identifier, WEB),
+    Field("properties.shop_id",     paths("partners.tiktok.shop_id"),                        n.identifier, WEB),
+    Field("properties.status",      paths("status"),                                         n.text, WEB),
+    Field("properties.content_type", paths("content_type"),                                  n.content_type, WEB),
+    Field("properties.currency",    paths("currency"),                                       n.currency),
+    Field("properties.description", paths("event_name"),                                     n.text),
+    Field("properties.value",       paths("value"),                                          n.number),
+)  # fmt: skip
+
+SMART_MAPPING_KEYS = frozenset(SMART_FIELDS) | {spec.target for spec in FIELDS}
+REQUIRED = {"app": "app.app_id", "crm": "lead.lead_id"}  # event source → TikTok field it needs
+
+
+@dataclass(frozen=True)
+class CommandersAct:
+    """The Commanders Act mapper for one configuration (smart mapping applied once)."""
+
+    config: Config
+    fields: tuple[Field, ...]
+    smart: dict[str, Path]
+
+    @classmethod
+    def configure(cls, config: Config) -> CommandersAct:
+        overrides = {k: v for k, v in config.smart_mapping.items() if k not in SMART_FIELDS}
+        smart = {k: Path(v) for k, v in config.smart_mapping.items() if k in SMART_FIELDS}
+        return cls(config, with_overrides(FIELDS, overrides), smart)
+
+    def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
+        source = self.event_source(event)
+        if isinstance(source, Rejected):
+            return source
+        name = event["event_name"]
+        tiktok = self.event_name(name, source)
+        if tiktok is None:
+            return Skipped(self.why_skipped(name, source))
+        consent = self.consent(event)
+        if consent is not None:
+            return consent
+        tags = frozenset({source, f"{source}:{self.platform(event)}"})
+        built = assemble(self.fields, event, tags, context)
+        needed = REQUIRED.get(source)
+        if needed and _missing(built.data, needed):
+            where = next(f.getters[0].label for f in self.fields if f.target == needed)  # type: ignore[attr-defined]
+            built.errors.append({"path": where, "message": f"is required for {source} events"})
+        if built.errors:
+            return Rejected(built.errors)
+        data = built.data
+        data["event"] = tiktok
+        data.setdefault("event_time", int(context.now))
+        data.setdefault("event_id", n.derived_event_id(event))
+        _finish_properties(data, built.warnings)
+        return Mapped(source, data, built.warnings)
+
+    def event_source(self, event: dict[str, Any]) -> str | Rejected:
+        """Smart ``event_source``, then ``partners.tiktok.event_source``, then autodiscovery."""
+        for getter in (self.smart.get("event_source"), Path("partners.tiktok.event_source")):
+            value = getter(event) if getter else None
+            if value is not None and str(value).strip():
+                source = str(value).strip().lower()
+                if source not in ALL:
+                    message = "must be one of web, app, offline, crm"
+                    return Rejected([{"path": getter.label, "message": message}])  # type: ignore[union-attr]
+                return source
+        if self.config.autodiscover_event_source:
+            experience = self.smart.get("experience_type")
+            kind = experience(event) if experience else None
+            app = Path("context.app")(event)
+            if (isinstance(kind, str) and kind.strip().lower() == "native app") or (
+                isinstance(app, dict) and app
+            ):
+                return "app"
+        return "web"
+
+    def event_name(self, name: str, source: str) -> str | None:
+        mapping = self.config.event_mapping
+        if name in mapping:
+            return mapping[name]
+        if (
+            name in VIEW_CONTENT["both"]
+            and name not in VIEW_CONTENT[self.config.view_content_events]
+        ):
+            return None
+        web, app = EVENTS.get(name, (None, None))
+        return app if source == "app" else web
+
+    def why_skipped(self, name: str, source: str) -> str:
+        if self.config.event_mapping.get(name, "") is None:
+            return f"'{name}' is turned off by TIKTOK_EVENT_MAPPING"
+        if name in VIEW_CONTENT["both"] and name in EVENTS:
+            return (
+                f"'{name}' does not send ViewContent with "
+                f"TIKTOK_VIEW_CONTENT_EVENTS={self.config.view_content_events}"
+            )
+        return f"no TikTok event for '{name}' on {source}"
+
+    def consent(self, event: dict[str, Any]) -> Skipped | None:
+        wanted = self.config.consent_categories
+        if not wanted:
+            return None
+        given = Path("user.consent_categories")(event) or []
+        if any(str(n.identifier(category)) in wanted for category in given):
+            return None
+        return Skipped(
+            "no consent: user.consent_categories holds none of TIKTOK_CONSENT_CATEGORIES"
+        )
+
+    def platform(self, event: dict[str, Any]) -> str:
+        """``ios``, ``android`` or ``other``: from the smart ``device_platform``, else the device."""
+        for getter in (self.smart.get("device_platform"), Path("context.device.type")):
+            value = getter(event) if getter else None
+            if isinstance(value, str) and value.strip():
+                return value.strip().lower()
+        return "other"
+
+
+def _missing(data: dict[str, Any], target: str) -> bool:
+    node: Any = data
+    for part in target.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return True
+        node = node[part]
+    return False
+
+
+def _finish_properties(data: dict[str, Any], warnings: list[str]) -> None:
+    """``content_ids`` from the contents; ``value`` goes when its currency was left out."""
+    properties = data.get("properties")
+    if not properties:
+        return
+    ids = [c["content_id"] for c in properties.get("contents", ()) if "content_id" in c]
+    if ids:
+        properties["content_ids"] = list(dict.fromkeys(ids))
+    if "value" in properties and any(w.startswith("properties.currency ") for w in warnings):
+        del properties["value"]
+        warnings.append("properties.value left out: its currency was left out")

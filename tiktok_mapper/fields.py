@@ -1,0 +1,242 @@
+"""Field tables and the one function that applies them.
+
+Words used here:
+
+- *getter*: reads one input value from an event: a :class:`Path` such as ``context.page.url``, a
+  :class:`Cookie` from the Cookie header a sender forwarded, or a :class:`QueryParam` of a URL.
+  Every getter has a ``label``, the JSON path named in errors and warnings. JSON ``null`` and a
+  missing key both read as absent (``None``).
+- *field*: one row of a source's table: the TikTok field it fills (``user.email``), its getters
+  (the first that finds a value wins), its normaliser, and the *tags* of the events it is sent
+  for (``web``, ``app``, or ``app:ios`` for an app event from an iOS device).
+- *list field*: a field whose getter finds an array; each element is filled by its own table
+  (items become ``properties.contents``).
+- *assemble*: apply a table to one event, giving the TikTok event, warnings and errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tiktok_mapper.normalize import Context, Invalid, LeftOut, Normaliser
+
+ALL = frozenset({"web", "app", "offline", "crm"})
+WEB = frozenset({"web"})
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """``["items", 0, "x-y"]`` → ``$.items[0]['x-y']``, as jsonschema writes paths."""
+    path = "$"
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif IDENTIFIER.fullmatch(part):
+            path += "." + part
+        else:
+            path += "['" + part.replace("'", "\\'") + "']"
+    return path
+
+
+class Path:
+    """A dotted input path. Numeric parts index arrays (``items.0.id``)."""
+
+    __slots__ = ("keys", "label")
+
+    def __init__(self, dotted: str) -> None:
+        self.keys = tuple(dotted.split("."))
+        self.label = json_path(int(key) if key.isdigit() else key for key in self.keys)
+
+    def __call__(self, event: Any) -> Any:
+        node = event
+        for key in self.keys:
+            if isinstance(node, dict):
+                node = node.get(key)
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                return None
+        return node
+
+    def __repr__(self) -> str:
+        return f"Path({'.'.join(self.keys)!r})"
+
+
+class Cookie:
+    """One cookie from a forwarded Cookie header (``a=1; _ttp=xyz``)."""
+
+    __slots__ = ("header", "label", "name")
+
+    def __init__(self, header: str, name: str) -> None:
+        self.header = Path(header)
+        self.name = name
+        self.label = self.header.label
+
+    def __call__(self, event: Any) -> str | None:
+        header = self.header(event)
+        if not isinstance(header, str):
+            return None
+        for pair in header.split(";"):
+            name, _, value = pair.strip().partition("=")
+            if name == self.name:
+                return unquote(value.strip().strip('"')) or None
+        return None
+
+
+class QueryParam:
+    """One query parameter of a URL found at ``url`` (e.g. ``ttclid`` of the page URL)."""
+
+    __slots__ = ("label", "name", "url")
+
+    def __init__(self, url: Callable[[Any], Any], name: str) -> None:
+        self.url = url
+        self.name = name
+        self.label: str = getattr(url, "label", "$")
+
+    def __call__(self, event: Any) -> str | None:
+        url = self.url(event)
+        if not isinstance(url, str) or self.name not in url:
+            return None
+        return query_param(url, self.name)
+
+
+def query_param(url: str, name: str) -> str | None:
+    try:
+        values = parse_qs(urlsplit(url).query).get(name)
+    except ValueError:  # a malformed URL (e.g. a bad IPv6 host) carries no click id
+        return None
+    return values[0] if values else None
+
+
+class FirstOf:
+    """The first getter that finds a value; labelled by the first getter."""
+
+    __slots__ = ("getters", "label")
+
+    def __init__(self, *getters: Callable[[Any], Any]) -> None:
+        self.getters = getters
+        self.label: str = getattr(getters[0], "label", "$")
+
+    def __call__(self, event: Any) -> Any:
+        for getter in self.getters:
+            value = getter(event)
+            if value is not None:
+                return value
+        return None
+
+
+Getter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    target: str
+    getters: tuple[Getter, ...]
+    normalise: Normaliser | None  # None for a list field, whose elements have their own table
+    tags: frozenset[str] = ALL
+    many: bool = False  # TikTok wants an array of strings (email, phone, external_id)
+    each: tuple[Field, ...] = ()  # a list field: the table for each element
+    default: Any = None  # sent when no getter finds a value
+    parts: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(self.target.split(".")))
+
+
+def paths(*dotted: str) -> tuple[Getter, ...]:
+    return tuple(Path(item) for item in dotted)
+
+
+def with_overrides(fields: Sequence[Field], overrides: Mapping[str, str]) -> tuple[Field, ...]:
+    """The table with ``overrides`` (TikTok field → input path) read before the usual getters."""
+    return tuple(
+        Field(
+            f.target,
+            (Path(overrides[f.target]), *f.getters),
+            f.normalise,
+            f.tags,
+            f.many,
+            f.each,
+            f.default,
+        )
+        if f.target in overrides
+        else f
+        for f in fields
+    )
+
+
+@dataclass(slots=True)
+class Assembled:
+    data: dict[str, Any]
+    warnings: list[str]
+    errors: list[dict[str, str]]
+
+
+def assemble(
+    fields: Sequence[Field], event: Any, tags: frozenset[str], context: Context
+) -> Assembled:
+    """Fill the TikTok fields of ``fields`` (those whose tags the event has) from ``event``."""
+    result = Assembled({}, [], [])
+    for spec in fields:
+        if not spec.tags & tags:
+            continue
+        value = None
+        label = "$"
+        for getter in spec.getters:
+            value = getter(event)
+            if value is not None:
+                label = getter.label  # type: ignore[attr-defined]
+                break
+        if value is None:
+            if spec.default is not None:
+                _put(result.data, spec.parts, spec.default)
+            continue
+        if spec.each:
+            _assemble_list(spec, value, label, tags, context, result)
+            continue
+        try:
+            out = spec.normalise(value, context)  # type: ignore[misc]
+        except LeftOut as why:
+            result.warnings.append(f"{spec.target} left out: {label} {why}")
+            continue
+        except Invalid as why:
+            result.errors.append({"path": label, "message": str(why)})
+            continue
+        if out is not None:
+            _put(result.data, spec.parts, [out] if spec.many else out)
+    return result
+
+
+def _assemble_list(
+    spec: Field,
+    elements: list[Any],
+    label: str,
+    tags: frozenset[str],
+    context: Context,
+    result: Assembled,
+) -> None:
+    built = []
+    for index, element in enumerate(elements):
+        one = assemble(spec.each, element, tags, context)
+        where = f"{label}[{index}]"
+        result.warnings.extend(
+            f"{spec.target}[{index}].{warning.replace(': $', ': ' + where, 1)}"
+            for warning in one.warnings
+        )
+        result.errors.extend(
+            {"path": where + error["path"][1:], "message": error["message"]} for error in one.errors
+        )
+        if one.data:
+            built.append(one.data)
+    if built:
+        _put(result.data, spec.parts, built)
+
+
+def _put(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value

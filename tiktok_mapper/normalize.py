@@ -1,0 +1,255 @@
+"""Normalisers: tiny pure functions that turn one input value into what TikTok expects.
+
+Words used here:
+
+- *value*: what a sender gave for one field, any JSON type (the schemas already checked its type).
+- *normaliser*: ``f(value, context) -> output``; the :class:`Context` carries what a few of them
+  need besides the value (the current time, the default phone region). It returns ``None`` when there is nothing to send (an
+  empty string), raises :class:`LeftOut` when the field must be left out of the event with a
+  warning (a phone that is not a number, a currency TikTok does not know), and raises
+  :class:`Invalid` when the value makes the whole event unusable (a quantity of 2.5).
+- *hashed*: SHA-256 of the normalised text, as 64 lowercase hex characters. A value that already
+  is 64 hex characters is taken as hashed by the sender and passed through, lowercased.
+
+Messages name the rule that failed, never the value: values are personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import phonenumbers
+
+
+class Invalid(ValueError):
+    """The value breaks a rule, so the event is rejected. The message is the rule."""
+
+
+class LeftOut(ValueError):
+    """The field is left out of the event; the message says why, for a warning."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What normalisers may need besides the value: passed in, never read from the world."""
+
+    now: float
+    phone_region: str | None = None
+
+
+Normaliser = Callable[[Any, Context], Any]
+
+HEX64 = re.compile(r"[0-9A-Fa-f]{64}")
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+NUMERIC = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+
+# TikTok's accepted currencies (Events API 2.0 reference, properties.currency).
+CURRENCIES = frozenset(  # a table to read, not to type out as a list
+    "AED ARS AUD BDT BHD BIF BOB BRL CAD CHF CLP CNY COP CRC CZK DKK DZD EGP EUR GBP GTQ HKD HNL "  # noqa: SIM905
+    "HUF IDR ILS INR ISK JPY KES KHR KRW KWD KZT MAD MOP MXN MYR NGN NIO NOK NZD OMR PEN PHP PKR "
+    "PLN PYG QAR RON RUB SAR SEK SGD THB TRY TWD UAH USD VES VND ZAR".split()
+)
+ATT_STATUSES = frozenset({"AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE"})
+CONTENT_TYPES = frozenset({"product", "product_group"})
+EVENT_SOURCES = ("web", "app", "offline", "crm")
+# Past this, a Unix time in seconds is read as milliseconds, then as microseconds.
+MILLISECONDS_FROM = 1e11
+MICROSECONDS_FROM = 1e14
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
+    """A normaliser that passes hashes through and hashes ``prepare(text)`` otherwise."""
+
+    def normalise(value: Any, _context: Context) -> str | None:
+        text = str(value).strip()
+        if not text:
+            return None
+        if len(text) == 64 and HEX64.fullmatch(text):
+            return text.lower()
+        prepared = prepare(text)
+        return sha256_hex(prepared) if prepared else None
+
+    return normalise
+
+
+hash_email = _hash_with(str.lower)
+hash_external_id = _hash_with(lambda text: text)  # case kept: it must match what the pixel hashes
+hash_name = _hash_with(str.lower)
+hash_zip = _hash_with(lambda text: re.sub(r"[\s-]+", "", text).lower())
+
+
+def e164(value: Any, region: str | None) -> str | None:
+    """The phone number in E.164 form (``+`` and digits), or ``None`` for an empty value.
+
+    Numbers already in E.164 are taken as they are (the common case, and 30x cheaper than
+    parsing). Others are parsed; one written without ``+`` needs ``region``.
+    """
+    text = str(value).strip()
+    if not text:
+        return None
+    if E164.fullmatch(text):
+        return text
+    if "+" not in text and not text.startswith("00") and region is None:
+        raise LeftOut("has no country code and TIKTOK_DEFAULT_PHONE_REGION is not set")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise LeftOut("is not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise LeftOut("is not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def hash_phone(value: Any, context: Context) -> str | None:
+    """SHA-256 of the E.164 form, ``+`` included; hashes pass through."""
+    text = str(value).strip()
+    if len(text) == 64 and HEX64.fullmatch(text):
+        return text.lower()
+    number = e164(text, context.phone_region)
+    return sha256_hex(number) if number else None
+
+
+def text(value: Any, _context: Context | None = None) -> str | None:
+    """A string as given (numbers written out); empty strings are not sent."""
+    if isinstance(value, str):
+        return value or None
+    return _number_text(value)
+
+
+def identifier(value: Any, _context: Context | None = None) -> str | None:
+    """An id TikTok wants as a string (``content_id``, ``order_id``, ``event_id``): trimmed."""
+    return (value.strip() or None) if isinstance(value, str) else _number_text(value)
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))  # 12345.0 from a JSON encoder is the id 12345
+    return str(value)
+
+
+def place(value: Any, _context: Context | None = None) -> str | None:
+    """City, state, country: sent in clear, lowercased, letters and digits only."""
+    return "".join(char for char in str(value).lower() if char.isalnum()) or None
+
+
+def upper(value: Any, _context: Context | None = None) -> str | None:
+    return str(value).strip().upper() or None
+
+
+def lower(value: Any, _context: Context | None = None) -> str | None:
+    return str(value).strip().lower() or None
+
+
+def att_status(value: Any, _context: Context | None = None) -> str | None:
+    status = str(value).strip().upper()
+    if not status:
+        return None
+    if status not in ATT_STATUSES:
+        raise LeftOut("is not one of " + ", ".join(sorted(ATT_STATUSES)))
+    return status
+
+
+def content_type(value: Any, _context: Context | None = None) -> str | None:
+    kind = str(value).strip().lower()
+    if not kind:
+        return None
+    if kind not in CONTENT_TYPES:
+        raise LeftOut("is not product or product_group")
+    return kind
+
+
+def number(value: Any, _context: Context | None = None) -> float | int:
+    """A finite number; numeric strings are read as numbers."""
+    if isinstance(value, str):
+        if not NUMERIC.fullmatch(value):
+            raise Invalid("must be a number or a numeric string")
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid("must be a number")
+    if isinstance(value, int) and abs(value) > 1e15:
+        raise Invalid("must be a number below 10^15")
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= 1e15):
+        raise Invalid("must be a finite number below 10^15")
+    return value
+
+
+def integer(value: Any, _context: Context | None = None) -> int:
+    """A whole number: ``2``, ``2.0`` and ``"2"`` are 2; ``2.5`` is refused."""
+    result = number(value)
+    if isinstance(result, float):
+        if not result.is_integer():
+            raise Invalid("must be a whole number")
+        return int(result)
+    return result
+
+
+def count(value: Any, _context: Context | None = None) -> int:
+    """How many elements an array has (``num_items``)."""
+    return len(value)
+
+
+def currency(value: Any, _context: Context | None = None) -> str | None:
+    code = str(value).strip().upper()
+    if not code:
+        return None
+    if code not in CURRENCIES:
+        raise LeftOut("is not a currency TikTok accepts")
+    return code
+
+
+def flag(value: Any, _context: Context | None = None) -> bool:
+    """A boolean from ``true``/``false``, ``"true"``/``"false"``, ``1``/``0``."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in {"true", "1", "yes"}:
+        return True
+    if word in {"false", "0", "no"}:
+        return False
+    raise Invalid("must be true or false")
+
+
+def event_time(value: Any, context: Context) -> int:
+    """``event_time``: whole Unix seconds, never in the future.
+
+    Numbers and numeric strings are seconds, milliseconds (from 1e11) or microseconds (from
+    1e14); strings may be ISO 8601 (no offset means UTC). Zero, negative, non-finite and
+    unreadable times are refused.
+    """
+    if isinstance(value, str) and not NUMERIC.fullmatch(value):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            raise Invalid("must be Unix time or an ISO 8601 date-time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = moment.timestamp()
+    else:
+        try:
+            seconds = float(value)
+        except (OverflowError, ValueError, TypeError):
+            raise Invalid("must be Unix time or an ISO 8601 date-time") from None
+        if seconds >= MICROSECONDS_FROM:
+            seconds /= 1e6
+        elif seconds >= MILLISECONDS_FROM:
+            seconds /= 1e3
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise Invalid("must be a time after 1970")
+    return int(min(seconds, context.now))
+
+
+def derived_event_id(event: Any) -> str:
+    """An id that is the same every time the same input event is sent again."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256_hex(canonical)[:32]

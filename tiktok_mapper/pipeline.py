@@ -1,0 +1,134 @@
+"""From a list of input events to TikTok requests and a per-event result.
+
+Words used here:
+
+- *source*: where events come from and the mapper for their shape (``commandersact`` …); see
+  :func:`configure`.
+- *result*: one per input event, in input order, as the caller will read it:
+  ``{"index", "status", …}``. Here the status is ``would_send``, ``skipped``, ``rejected`` or
+  ``failed`` (a configuration error); delivery later turns ``would_send`` into ``sent`` or
+  ``failed``.
+- *batch*: the TikTok events of one request: one (event source, event source id, test event
+  code), events in input order, at most :data:`MAX_EVENTS_PER_REQUEST`. Batches come in the
+  order their first event appeared.
+- *plan*: the results and the batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tiktok_mapper.config import Config, source_id
+from tiktok_mapper.model import Mapped, Rejected, Skipped
+from tiktok_mapper.normalize import Context
+from tiktok_mapper.schemas import Schema, schema
+
+MAX_EVENTS_PER_REQUEST = 1000
+
+
+class Mapper(Protocol):
+    def map(self, event: dict[str, Any], context: Context) -> Mapped | Skipped | Rejected: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    schema: Schema
+    mapper: Mapper
+
+
+@dataclass
+class Batch:
+    event_source: str
+    event_source_id: str
+    test_event_code: str | None
+    indices: list[int] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def entry(self) -> dict[str, Any]:
+        """What the caller reads about this request in ``requests[]``."""
+        return {
+            "event_source": self.event_source,
+            "event_source_id": self.event_source_id,
+            "events": len(self.events),
+        }
+
+    def body(self) -> dict[str, Any]:
+        """The Events API 2.0 request body."""
+        body: dict[str, Any] = {
+            "event_source": self.event_source,
+            "event_source_id": self.event_source_id,
+        }
+        if self.test_event_code:
+            body["test_event_code"] = self.test_event_code
+        body["data"] = self.events
+        return body
+
+
+@dataclass
+class Plan:
+    results: list[dict[str, Any]]
+    batches: list[Batch]
+
+
+def configure(config: Config) -> dict[str, Source]:
+    """Every source this configuration serves, by route name."""
+    from tiktok_mapper.commandersact import CommandersAct  # here: it imports this module
+
+    return {
+        "commandersact": Source(
+            "commandersact", schema("commandersact.schema.json"), CommandersAct.configure(config)
+        ),
+    }
+
+
+def plan(source: Source, events: Sequence[Any], config: Config, now: float) -> Plan:
+    """Validate, map and group ``events``; ``now`` is the Unix time of the request."""
+    context = Context(now=now, phone_region=config.default_phone_region)
+    results: list[dict[str, Any]] = []
+    groups: dict[tuple[str, str, str | None], Batch] = {}
+    batches: list[Batch] = []
+    for index, event in enumerate(events):
+        result: dict[str, Any] = {"index": index, "status": "would_send"}
+        results.append(result)
+        if not isinstance(event, dict):
+            result.update(status="rejected", errors=[{"path": "$", "message": "must be an object"}])
+            continue
+        errors = source.schema.errors(event)
+        outcome = Rejected(errors) if errors else _map(source.mapper, event, context)
+        if isinstance(outcome, Rejected):
+            result.update(status="rejected", errors=outcome.errors)
+            continue
+        if isinstance(outcome, Skipped):
+            result.update(status="skipped", reason=outcome.reason)
+            continue
+        data = outcome.data
+        result.update(event=data["event"], event_id=data["event_id"])
+        if outcome.warnings:
+            result["warnings"] = outcome.warnings
+        event_source_id, variable = source_id(config, outcome.event_source)
+        if not event_source_id:
+            result.update(
+                status="failed",
+                error="misconfigured",
+                message=f"{variable} is not set ({outcome.event_source} events need it)",
+            )
+            continue
+        test_code = config.test_event_code if outcome.event_source == "web" else None
+        key = (outcome.event_source, event_source_id, test_code)
+        batch = groups.get(key)
+        if batch is None or len(batch.events) >= MAX_EVENTS_PER_REQUEST:
+            batch = groups[key] = Batch(outcome.event_source, event_source_id, test_code)
+            batches.append(batch)
+        batch.indices.append(index)
+        batch.events.append(data)
+    return Plan(results, batches)
+
+
+def _map(mapper: Mapper, event: dict[str, Any], context: Context) -> Mapped | Skipped | Rejected:
+    try:
+        return mapper.map(event, context)
+    except RecursionError:  # a valid event can still nest custom data beyond what we can hash
+        return Rejected([{"path": "$", "message": "is nested too deeply"}])

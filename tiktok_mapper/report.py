@@ -1,0 +1,53 @@
+"""The answer to the caller: counts, per-event results, requests, and the HTTP status.
+
+Words used here:
+
+- *went through*: an event that is ``sent``, ``would_send`` or ``skipped``: nothing more for the
+  sender to do about it.
+- *refused*: ``failed`` because TikTok said no for good (``error`` is ``refused``).
+- *unavailable*: ``failed`` because TikTok or Secret Manager could not be reached in time; the
+  sender should send the whole request again (event ids are stable, TikTok drops repeats).
+- *misconfigured*: ``failed`` because the operator must set something (an id, a token).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+STATUSES = ("sent", "would_send", "skipped", "rejected", "failed")
+WENT_THROUGH = frozenset({"sent", "would_send", "skipped"})
+
+
+def answer(
+    results: list[dict[str, Any]],
+    requests: list[dict[str, Any]],
+    dry_run: bool,
+    payloads: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    counts = Counter(result["status"] for result in results)
+    body: dict[str, Any] = {"dry_run": dry_run, "received": len(results)}
+    body.update((status, counts[status]) for status in STATUSES)
+    body["results"] = results
+    body["requests"] = requests
+    if payloads is not None:
+        body["payloads"] = payloads
+    return body
+
+
+def http_status(results: list[dict[str, Any]]) -> int:
+    """The first that applies: 503, 500, 400, 502, 207, 200 (CONTRACT §2)."""
+    errors = Counter(r.get("error") for r in results if r["status"] == "failed")
+    statuses = Counter(result["status"] for result in results)
+    went_through = sum(statuses[status] for status in WENT_THROUGH)
+    if errors["unavailable"]:
+        return 503
+    if errors["misconfigured"]:
+        return 500
+    if results and statuses["rejected"] == len(results):
+        return 400
+    if errors["refused"] and not went_through:
+        return 502
+    if statuses["rejected"] or errors["refused"]:
+        return 207
+    return 200

@@ -1,0 +1,111 @@
+"""The JSON Schemas in ``schemas/`` and the errors they report.
+
+Words used here:
+
+- *schema*: a Draft 2020-12 JSON Schema file; the single source of truth for what an input
+  event (or the TikTok request body) may look like.
+- *fast check*: the schema compiled by fastjsonschema, which answers valid/invalid quickly. Only
+  an event that fails it is run through jsonschema, which lists every error.
+- *error*: ``{"path": "$.items[0].quantity", "message": "must be a whole number"}``. The message
+  is built from the rule in the schema (keyword and its value), never from the submitted value,
+  which jsonschema's own messages quote.
+
+The schemas keep to keywords that both validators read the same way (fastjsonschema reads a
+2020-12 schema as draft 7): ``type``, ``properties``, ``required``, ``items`` (one schema),
+``enum``, ``pattern``, ``anyOf``, lengths and bounds, and ``$ref`` into ``$defs``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+from jsonschema import Draft202012Validator, ValidationError
+
+from tiktok_mapper.fields import json_path
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+MAX_ERRORS = 20
+TYPE_NAMES = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "object": "an object",
+    "array": "an array",
+    "boolean": "true or false",
+}
+
+
+class Schema:
+    """One schema file, compiled once for the fast check and once for the error report."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.document = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+        self._fast = fastjsonschema.compile(self.document)
+        self._full = Draft202012Validator(self.document)
+
+    def errors(self, instance: Any) -> list[dict[str, str]]:
+        """Every rule ``instance`` breaks (at most :data:`MAX_ERRORS`); ``[]`` when valid."""
+        try:
+            self._fast(instance)
+        except fastjsonschema.JsonSchemaValueException:
+            pass
+        else:
+            return []
+        found: dict[tuple[str, str], None] = {}
+        for error in sorted(self._full.iter_errors(instance), key=lambda e: list(map(str, e.path))):
+            for described in describe(error):
+                found[(described["path"], described["message"])] = None
+            if len(found) >= MAX_ERRORS:
+                break
+        if not found:  # the two validators disagree: trust the stricter, without detail
+            found[("$", "does not match " + self.name)] = None
+        return [{"path": path, "message": message} for path, message in found]
+
+
+@cache
+def schema(name: str) -> Schema:
+    return Schema(name)
+
+
+def describe(error: ValidationError) -> list[dict[str, str]]:
+    """Our message for one jsonschema error: the path, and the rule in words."""
+    path = json_path(error.absolute_path)
+    keyword, where = error.validator, error.schema
+    rule: Any = error.validator_value
+    if keyword == "required":
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        return [
+            {"path": json_path([*error.absolute_path, name]), "message": "is required"}
+            for name in rule
+            if name not in instance
+        ]
+    if keyword == "type":
+        kinds = [rule] if isinstance(rule, str) else [k for k in rule if k != "null"]
+        message = "must be " + " or ".join(TYPE_NAMES.get(kind, kind) for kind in kinds)
+    elif keyword in {"anyOf", "oneOf"} and isinstance(where, dict) and "description" in where:
+        message = "must be " + where["description"]
+    elif keyword == "enum":
+        message = "must be one of " + ", ".join(json.dumps(choice) for choice in rule)
+    elif keyword == "pattern":
+        message = "must match the pattern " + rule
+    elif keyword == "maxLength":
+        message = f"must be at most {rule} characters long"
+    elif keyword == "minLength":
+        message = "must not be empty" if rule == 1 else f"must be at least {rule} characters long"
+    elif keyword == "maxItems":
+        message = f"must have at most {rule} elements"
+    elif keyword == "minItems":
+        message = f"must have at least {rule} element" + ("s" if rule != 1 else "")
+    elif keyword in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
+        sign = {"minimum": "≥", "maximum": "≤", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+        message = f"must be {sign[keyword]} {rule}"
+    elif keyword == "additionalProperties":
+        message = "has properties that are not allowed"
+    else:
+        message = f"breaks the rule '{keyword}' of the schema"
+    return [{"path": path, "message": message}]
