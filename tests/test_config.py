@@ -1,0 +1,68 @@
+"""Configuration: read once at start-up; a bad value stops the start naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import COMPLETE
+from tiktok_mapper.config import ConfigError, from_environment
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("TIKTOK_EVENT_MAPPING", "{not json", "must be a JSON object"),
+        ("TIKTOK_EVENT_MAPPING", '["purchase"]', "must be a JSON object"),
+        ("TIKTOK_EVENT_MAPPING", '{"purchase": "Buy Now!"}', "invalid TikTok event name"),
+        ("TIKTOK_EVENT_MAPPING", '{"purchase": "' + "A" * 51 + '"}', "invalid TikTok event name"),
+        ("TIKTOK_EVENT_MAPPING", '{"purchase": "9Lives"}', "invalid TikTok event name"),
+        ("TIKTOK_VIEW_CONTENT_EVENTS", "page_views", "must be one of page_view, view_item, both"),
+        ("TIKTOK_AUTODISCOVER_EVENT_SOURCE", "maybe", "must be true or false"),
+        ("TIKTOK_SMART_MAPPING", '{"user.mail": "crm.email"}', "unknown key 'user.mail'"),
+        ("TIKTOK_SMART_MAPPING", '{"user.email": 5}', "not a dotted input path"),
+        ("TIKTOK_SMART_MAPPING", '{"user.email": "crm..email"}', "not a dotted input path"),
+        ("TIKTOK_GA4_PURCHASE_EVENT", "Purchase", "must be one of PlaceAnOrder, CompletePayment"),
+        ("TIKTOK_DEFAULT_PHONE_REGION", "France", "two-letter country code"),
+        ("DRY_RUN", "perhaps", "must be true or false"),
+        ("MAX_BODY_BYTES", "4MB", "must be a whole number"),
+        ("MAX_BODY_BYTES", "0", "must be greater than 0"),
+        ("TIKTOK_API_URL", "ftp://x", "must be an http(s) URL"),
+        ("LOG_LEVEL", "LOUD", "must be DEBUG, INFO, WARNING or ERROR"),
+    ],
+)
+def test_bad_values_stop_the_start_naming_the_variable(make_client, variable, value, words):
+    with pytest.raises(ConfigError) as raised:
+        make_client(**COMPLETE, **{variable: value})
+    message = str(raised.value)
+    assert message.startswith(variable + " ")
+    assert words in message
+
+
+def test_good_values_are_read():
+    config = from_environment(
+        {
+            "TIKTOK_PIXEL_ID": " C123 ",
+            "TIKTOK_EVENT_MAPPING": '{"purchase": "Purchase", "scroll": null, "x": "My-Event_2"}',
+            "TIKTOK_VIEW_CONTENT_EVENTS": "both",
+            "TIKTOK_AUTODISCOVER_EVENT_SOURCE": "TRUE",
+            "TIKTOK_SMART_MAPPING": '{"event_source": "site.src", "user.email": " crm.email "}',
+            "TIKTOK_DEFAULT_PHONE_REGION": "fr",
+            "TIKTOK_CONSENT_CATEGORIES": "1, 3,,",
+            "TIKTOK_TEST_EVENT_CODE": "   ",
+        }
+    )
+    assert config.pixel_id == "C123"
+    assert config.event_mapping == {"purchase": "Purchase", "scroll": None, "x": "My-Event_2"}
+    assert config.view_content_events == "both"
+    assert config.autodiscover_event_source is True
+    assert config.smart_mapping == {"event_source": "site.src", "user.email": "crm.email"}
+    assert config.default_phone_region == "FR"
+    assert config.consent_categories == frozenset({"1", "3"})
+    assert config.test_event_code is None  # blank is unset
+
+
+def test_defaults():
+    config = from_environment({})
+    assert (config.view_content_events, config.ga4_purchase_event) == ("view_item", "PlaceAnOrder")
+    assert config.event_mapping == {}
+    assert config.pixel_id is None

@@ -1,0 +1,114 @@
+"""The pure core: purity, grouping, time passed in, schemas valid and read alike by both validators."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from tests.conftest import ROOT
+from tests.golden import load
+from tiktok_mapper import pipeline
+from tiktok_mapper.config import Config
+from tiktok_mapper.schemas import SCHEMA_DIR, schema
+
+CONFIG = Config(pixel_id="CPIXEL", app_id="APP1", test_event_code="T1")
+NOW = 1767225600.0
+FORBIDDEN = {
+    "flask",
+    "functions_framework",
+    "requests",
+    "google",
+    "os",
+    "time",
+    "socket",
+    "service",
+}
+
+
+def _core_modules() -> list[Path]:
+    return [p for p in (ROOT / "tiktok_mapper").glob("*.py") if p.name != "__main__.py"]
+
+
+@pytest.mark.parametrize("module", _core_modules(), ids=lambda p: p.name)
+def test_core_is_pure(module):
+    """No web framework, environment, network or clock in the core (the CLI is an edge)."""
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & FORBIDDEN
+
+
+def test_time_is_passed_in():
+    source = pipeline.configure(CONFIG)["commandersact"]
+    plan = pipeline.plan(source, [{"event_name": "purchase", "id": "1"}], CONFIG, NOW)
+    assert plan.batches[0].events[0]["event_time"] == int(NOW)
+
+
+def test_requests_hold_at_most_1000_events_grouped_in_order():
+    source = pipeline.configure(CONFIG)["commandersact"]
+    app = {"partners": {"tiktok": {"event_source": "app"}}, "context": {"app": {"namespace": "a"}}}
+    events = [{"event_name": "search", "id": str(i)} for i in range(2500)]
+    events.insert(1, {"event_name": "search", "id": "app-1", **app})
+    plan = pipeline.plan(source, events, CONFIG, NOW)
+    shapes = [(b.event_source, b.test_event_code, len(b.events)) for b in plan.batches]
+    assert shapes == [
+        ("web", "T1", 1000),
+        ("app", None, 1),
+        ("web", "T1", 1000),
+        ("web", "T1", 500),
+    ]
+    bodies = [b.body() for b in plan.batches]
+    assert "test_event_code" not in bodies[1]
+    assert bodies[0]["data"][0]["event_id"] == "0"
+    assert plan.batches[1].indices == [1]
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMA_DIR.glob("*.json")), ids=lambda p: p.name)
+def test_schemas_are_valid_draft_2020_12(path):
+    Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _golden_inputs() -> list[object]:
+    events: list[object] = []
+    for _, fixture in load("commandersact"):
+        body = fixture["input"]
+        events.extend(body if isinstance(body, list) else [body])
+    return events
+
+
+def test_fast_and_full_validators_agree_on_the_golden_corpus():
+    commandersact = schema("commandersact.schema.json")
+    for event in _golden_inputs():
+        fast_ok = _fast_ok(commandersact, event)
+        full_ok = Draft202012Validator(commandersact.document).is_valid(event)
+        assert fast_ok == full_ok, event
+
+
+def _fast_ok(compiled, event):
+    import fastjsonschema
+
+    try:
+        compiled._fast(event)
+    except fastjsonschema.JsonSchemaValueException:
+        return False
+    return True
+
+
+def test_error_messages_never_quote_the_value():
+    commandersact = schema("commandersact.schema.json")
+    secret = "jane.secret@example.com"
+    event = {"event_name": "x", "id": [secret], "value": secret,
+             "user": {"email": [secret], "email_sha256": secret, "consent_categories": secret},
+             "items": [{"quantity": secret, "product": {"price": secret}}, secret],
+             "context": {"event_timestamp": [secret], "page": secret}}  # fmt: skip
+    errors = commandersact.errors(event)
+    assert len(errors) >= 8
+    assert secret not in json.dumps(errors)

@@ -1,0 +1,126 @@
+"""The normalisers, with literal SHA-256 values (TikTok's own examples where it gives them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tiktok_mapper import normalize as n
+
+NOW = n.Context(now=1767225600.0)
+FR = n.Context(now=1767225600.0, phone_region="FR")
+
+
+@pytest.mark.parametrize(
+    ("normaliser", "value", "expected"),
+    [
+        # TikTok's examples (Events API 2.0 reference)
+        (n.hash_email, " ALICE_abc@gmail.com ", "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"),
+        (n.hash_phone, "(+1)2133734253", "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"),
+        (n.hash_phone, "+12133734253", "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"),
+        (n.hash_external_id, "user_123", "80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b"),
+        # Commanders Act's documented hashes of john.doe@example.com and +33612345678
+        (n.hash_email, "John.Doe@Example.com", "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f"),
+        (n.hash_phone, "+33 6 12 34 56 78", "42d573cfc315801d4cd8eddd5416b416a0bf298b9b9e12d6b07442c91db42bd8"),
+        # external ids keep their case, numbers are written out
+        (n.hash_external_id, " User_123 ", hashlib.sha256(b"User_123").hexdigest()),
+        (n.hash_external_id, 845454, "40a04623cb93d2047869d42f58bc8ca5991ff668df0aa0f42d24ab8638739c8f"),
+        (n.hash_name, " John ", "96d9632f363564cc3032521409cf22a852f2032eec099ed5967c0d000cec607a"),
+        (n.hash_zip, "94105-1234", hashlib.sha256(b"941051234").hexdigest()),
+        # already hashed: passed through, lowercased
+        (n.hash_email, "836F82DB99121B3481011F16B49DFA5FBC714A0D1B1B9F784A1EBBBF5B39577F", "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f"),
+        (n.hash_phone, "9F7EC22D72092CD3C0B58726ED9C2D91B92E51A3F29837508FB2948BB22DD2FD", "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"),
+        # empty values are not hashed
+        (n.hash_email, "   ", None),
+        (n.hash_external_id, "", None),
+        (n.place, "Saint-Étienne", "saintétienne"),
+        (n.place, "US", "us"),
+        (n.upper, "7a3cbea0-bdf5-11e4-8dfc-aa07a5b093db", "7A3CBEA0-BDF5-11E4-8DFC-AA07A5B093DB"),
+        (n.lower, "38400000-8CF0-11BD-B23E-10B96E40000D", "38400000-8cf0-11bd-b23e-10b96e40000d"),
+        (n.currency, " eur ", "EUR"),
+        (n.identifier, 9179124954957, "9179124954957"),
+        (n.identifier, 12345.0, "12345"),
+        (n.number, "22.53", 22.53),
+        (n.number, 0, 0),
+        (n.integer, "2", 2),
+        (n.integer, 2.0, 2),
+        (n.flag, "false", False),
+        (n.flag, 1, True),
+        (n.att_status, "authorized", "AUTHORIZED"),
+    ],
+)  # fmt: skip
+def test_normalisers(normaliser, value, expected):
+    assert normaliser(value, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "context", "expected"),
+    [
+        ("+33612345678", NOW, "+33612345678"),
+        ("06 12 34 56 78", FR, "+33612345678"),
+        ("0033 6 12 34 56 78", FR, "+33612345678"),
+        ("(+1) 213-373-4253", NOW, "+12133734253"),
+    ],
+)
+def test_phone_numbers_become_e164(value, context, expected):
+    assert n.e164(value, context.phone_region) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "context"),
+    [("06 12 34 56 78", NOW), ("call me", FR), ("+1 2", NOW)],
+)
+def test_unusable_phones_are_left_out(value, context):
+    with pytest.raises(n.LeftOut):
+        n.hash_phone(value, context)
+
+
+@pytest.mark.parametrize(
+    ("normaliser", "value"),
+    [
+        (n.integer, 2.5),
+        (n.integer, "1,99"),
+        (n.number, "€9.99"),
+        (n.number, "1,99"),
+        (n.number, True),
+        (n.number, 10**400),
+        (n.flag, "sometimes"),
+    ],
+)
+def test_values_that_reject_the_event(normaliser, value):
+    with pytest.raises(n.Invalid):
+        normaliser(value, NOW)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1744955619, 1744955619),  # seconds
+        (1744955619974, 1744955619),  # milliseconds
+        ("1744955619974.0", 1744955619),  # a numeric string
+        (1744955619974000, 1744955619),  # microseconds
+        ("2025-04-18T07:53:39.974+02:00", 1744955619),
+        ("2025-04-18T05:53:39Z", 1744955619),
+        ("2025-04-18T05:53:39", 1744955619),  # no offset: UTC
+        (4102444800, 1767225600),  # the future becomes now
+    ],
+)
+def test_event_time(value, expected):
+    assert n.event_time(value, NOW) == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, "soon", "2025-13-01", 10**400, "nan"])
+def test_event_time_refused(value):
+    with pytest.raises(n.Invalid):
+        n.event_time(value, NOW)
+
+
+def test_derived_event_id_is_the_hash_of_canonical_json():
+    event = {"b": 1, "a": "é", "event_name": "purchase"}
+    canonical = '{"a":"é","b":1,"event_name":"purchase"}'
+    expected = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    assert n.derived_event_id(event) == expected
+    assert n.derived_event_id(json.loads(json.dumps(event))) == expected
+    assert n.derived_event_id({**event, "b": 2}) != expected
