@@ -4,8 +4,8 @@ Words used here:
 
 - *getter*: reads one input value from an event: a :class:`Path` such as ``context.page.url``, a
   :class:`Cookie` from the Cookie header a sender forwarded, or a :class:`QueryParam` of a URL.
-  Every getter has a ``label``, the JSON path named in errors and warnings. JSON ``null`` and a
-  missing key both read as absent (``None``).
+  Every getter has a ``label``, the JSON path named in errors and warnings, and a ``text``, how
+  the README's mapping tables name it. JSON ``null`` and a missing key both read as absent.
 - *field*: one row of a source's table: the TikTok field it fills (``user.email``), its getters
   (the first that finds a value wins), its normaliser, and the *tags* of the events it is sent
   for (``web``, ``app``, or ``app:ios`` for an app event from an iOS device).
@@ -45,11 +45,12 @@ def json_path(parts: Iterable[str | int]) -> str:
 class Path:
     """A dotted input path. Numeric parts index arrays (``items.0.id``)."""
 
-    __slots__ = ("keys", "label")
+    __slots__ = ("keys", "label", "text")
 
     def __init__(self, dotted: str) -> None:
         self.keys = tuple(dotted.split("."))
         self.label = json_path(int(key) if key.isdigit() else key for key in self.keys)
+        self.text = f"`{dotted}`"
 
     def __call__(self, event: Any) -> Any:
         node = event
@@ -69,12 +70,13 @@ class Path:
 class Cookie:
     """One cookie from a forwarded Cookie header (``a=1; _ttp=xyz``)."""
 
-    __slots__ = ("header", "label", "name")
+    __slots__ = ("header", "label", "name", "text")
 
     def __init__(self, header: str, name: str) -> None:
         self.header = Path(header)
         self.name = name
         self.label = self.header.label
+        self.text = f"cookie `{name}` of {self.header.text}"
 
     def __call__(self, event: Any) -> str | None:
         header = self.header(event)
@@ -90,12 +92,13 @@ class Cookie:
 class QueryParam:
     """One query parameter of a URL found at ``url`` (e.g. ``ttclid`` of the page URL)."""
 
-    __slots__ = ("label", "name", "url")
+    __slots__ = ("label", "name", "text", "url")
 
     def __init__(self, url: Callable[[Any], Any], name: str) -> None:
         self.url = url
         self.name = name
         self.label: str = getattr(url, "label", "$")
+        self.text = f"query `{name}` of {getattr(url, 'text', 'the URL')}"
 
     def __call__(self, event: Any) -> str | None:
         url = self.url(event)
@@ -115,11 +118,12 @@ def query_param(url: str, name: str) -> str | None:
 class FirstOf:
     """The first getter that finds a value; labelled by the first getter."""
 
-    __slots__ = ("getters", "label")
+    __slots__ = ("getters", "label", "text")
 
     def __init__(self, *getters: Callable[[Any], Any]) -> None:
         self.getters = getters
         self.label: str = getattr(getters[0], "label", "$")
+        self.text = " else ".join(getattr(getter, "text", "?") for getter in getters)
 
     def __call__(self, event: Any) -> Any:
         for getter in self.getters:
@@ -145,6 +149,13 @@ class Field:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", tuple(self.target.split(".")))
+
+
+def describe(spec: Field) -> str:
+    """The README row of a field: TikTok field, sources in order, and the events it is sent for."""
+    sources = ", then ".join(getattr(getter, "text", "?") for getter in spec.getters)
+    sent_for = "all" if spec.tags == ALL else ", ".join(sorted(spec.tags))
+    return f"| `{spec.target}` | {sources} | {sent_for} |"
 
 
 def paths(*dotted: str) -> tuple[Getter, ...]:
