@@ -87,19 +87,9 @@ def _golden_inputs() -> list[object]:
 def test_fast_and_full_validators_agree_on_the_golden_corpus():
     commandersact = schema("commandersact.schema.json")
     for event in _golden_inputs():
-        fast_ok = _fast_ok(commandersact, event)
+        fast_ok = commandersact._fast.is_valid(event)
         full_ok = Draft202012Validator(commandersact.document).is_valid(event)
         assert fast_ok == full_ok, event
-
-
-def _fast_ok(compiled, event):
-    import fastjsonschema
-
-    try:
-        compiled._fast(event)
-    except fastjsonschema.JsonSchemaValueException:
-        return False
-    return True
 
 
 def test_error_messages_never_quote_the_value():

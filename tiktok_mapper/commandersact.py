@@ -89,6 +89,10 @@ VIEW_CONTENT = {
 SMART_FIELDS = ("event_source", "experience_type", "device_platform")
 
 PAGE_URL = FirstOf(Path("context.page.url"), Path("url"))
+EVENT_SOURCE = Path("partners.tiktok.event_source")
+DEVICE_TYPE = Path("context.device.type")
+CONTEXT_APP = Path("context.app")
+CONSENT = Path("user.consent_categories")
 IOS = frozenset({"app:ios"})
 ANDROID = frozenset({"app:android"})
 APP = frozenset({"app"})
@@ -185,16 +189,16 @@ class CommandersAct:
             built.errors.append({"path": where, "message": f"is required for {source} events"})
         if built.errors:
             return Rejected(built.errors)
-        data = built.data
-        data["event"] = tiktok
+        data = {"event": tiktok, **built.data}
         data.setdefault("event_time", int(context.now))
-        data.setdefault("event_id", n.derived_event_id(event))
+        if "event_id" not in data:  # not setdefault: hashing the whole event is not free
+            data["event_id"] = n.derived_event_id(event)
         _finish_properties(data, built.warnings)
         return Mapped(source, data, built.warnings)
 
     def event_source(self, event: dict[str, Any]) -> str | Rejected:
         """Smart ``event_source``, then ``partners.tiktok.event_source``, then autodiscovery."""
-        for getter in (self.smart.get("event_source"), Path("partners.tiktok.event_source")):
+        for getter in (self.smart.get("event_source"), EVENT_SOURCE):
             value = getter(event) if getter else None
             if value is not None and str(value).strip():
                 source = str(value).strip().lower()
@@ -205,7 +209,7 @@ class CommandersAct:
         if self.config.autodiscover_event_source:
             experience = self.smart.get("experience_type")
             kind = experience(event) if experience else None
-            app = Path("context.app")(event)
+            app = CONTEXT_APP(event)
             if (isinstance(kind, str) and kind.strip().lower() == "native app") or (
                 isinstance(app, dict) and app
             ):
@@ -238,7 +242,7 @@ class CommandersAct:
         wanted = self.config.consent_categories
         if not wanted:
             return None
-        given = Path("user.consent_categories")(event) or []
+        given = CONSENT(event) or []
         if any(str(n.identifier(category)) in wanted for category in given):
             return None
         return Skipped(
@@ -247,7 +251,7 @@ class CommandersAct:
 
     def platform(self, event: dict[str, Any]) -> str:
         """``ios``, ``android`` or ``other``: from the smart ``device_platform``, else the device."""
-        for getter in (self.smart.get("device_platform"), Path("context.device.type")):
+        for getter in (self.smart.get("device_platform"), DEVICE_TYPE):
             value = getter(event) if getter else None
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()

@@ -54,10 +54,12 @@ class Path:
 
     def __call__(self, event: Any) -> Any:
         node = event
-        for key in self.keys:
-            if isinstance(node, dict):
+        for key in self.keys:  # the hot loop of mapping: plain type checks, early exit
+            if type(node) is dict:
                 node = node.get(key)
-            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                if node is None:
+                    return None
+            elif type(node) is list and key.isdigit() and int(key) < len(node):
                 node = node[int(key)]
             else:
                 return None
@@ -146,9 +148,11 @@ class Field:
     each: tuple[Field, ...] = ()  # a list field: the table for each element
     default: Any = None  # sent when no getter finds a value
     parts: tuple[str, ...] = field(init=False, default=())
+    everywhere: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", tuple(self.target.split(".")))
+        object.__setattr__(self, "everywhere", self.tags == ALL)
 
 
 def describe(spec: Field) -> str:
@@ -193,7 +197,7 @@ def assemble(
     """Fill the TikTok fields of ``fields`` (those whose tags the event has) from ``event``."""
     result = Assembled({}, [], [])
     for spec in fields:
-        if not spec.tags & tags:
+        if not spec.everywhere and not spec.tags & tags:
             continue
         value = None
         label = "$"
@@ -233,14 +237,16 @@ def _assemble_list(
     built = []
     for index, element in enumerate(elements):
         one = assemble(spec.each, element, tags, context)
-        where = f"{label}[{index}]"
-        result.warnings.extend(
-            f"{spec.target}[{index}].{warning.replace(': $', ': ' + where, 1)}"
-            for warning in one.warnings
-        )
-        result.errors.extend(
-            {"path": where + error["path"][1:], "message": error["message"]} for error in one.errors
-        )
+        if one.warnings or one.errors:
+            where = f"{label}[{index}]"
+            result.warnings.extend(
+                f"{spec.target}[{index}].{warning.replace(': $', ': ' + where, 1)}"
+                for warning in one.warnings
+            )
+            result.errors.extend(
+                {"path": where + error["path"][1:], "message": error["message"]}
+                for error in one.errors
+            )
         if one.data:
             built.append(one.data)
     if built:
@@ -248,6 +254,12 @@ def _assemble_list(
 
 
 def _put(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    if len(parts) == 2:  # most TikTok fields: user.email, properties.value …
+        inner = data.get(parts[0])
+        if inner is None:
+            inner = data[parts[0]] = {}
+        inner[parts[1]] = value
+        return
     for part in parts[:-1]:
         data = data.setdefault(part, {})
     data[parts[-1]] = value

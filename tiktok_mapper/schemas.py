@@ -4,15 +4,15 @@ Words used here:
 
 - *schema*: a Draft 2020-12 JSON Schema file; the single source of truth for what an input
   event (or the TikTok request body) may look like.
-- *fast check*: the schema compiled by fastjsonschema, which answers valid/invalid quickly. Only
-  an event that fails it is run through jsonschema, which lists every error.
+- *fast check*: the schema compiled by jsonschema-rs (Rust, Draft 2020-12), which answers
+  valid/invalid in a few microseconds. Only an event that fails it is run through jsonschema,
+  which lists every error (about 50 times slower).
 - *error*: ``{"path": "$.items[0].quantity", "message": "must be a whole number"}``. The message
   is built from the rule in the schema (keyword and its value), never from the submitted value,
   which jsonschema's own messages quote.
 
-The schemas keep to keywords that both validators read the same way (fastjsonschema reads a
-2020-12 schema as draft 7): ``type``, ``properties``, ``required``, ``items`` (one schema),
-``enum``, ``pattern``, ``anyOf``, lengths and bounds, and ``$ref`` into ``$defs``.
+Both validators implement Draft 2020-12; ``format`` is not asserted by either, and the schemas
+do not use it. A test checks that they agree on every golden input.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
 from jsonschema import Draft202012Validator, ValidationError
 
 from tiktok_mapper.fields import json_path
@@ -45,16 +45,12 @@ class Schema:
     def __init__(self, name: str) -> None:
         self.name = name
         self.document = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-        self._fast = fastjsonschema.compile(self.document)
+        self._fast = jsonschema_rs.validator_for(self.document)
         self._full = Draft202012Validator(self.document)
 
     def errors(self, instance: Any) -> list[dict[str, str]]:
         """Every rule ``instance`` breaks (at most :data:`MAX_ERRORS`); ``[]`` when valid."""
-        try:
-            self._fast(instance)
-        except fastjsonschema.JsonSchemaValueException:
-            pass
-        else:
+        if self._fast.is_valid(instance):
             return []
         found: dict[tuple[str, str], None] = {}
         for error in sorted(self._full.iter_errors(instance), key=lambda e: list(map(str, e.path))):
