@@ -28,6 +28,8 @@ from tiktok_mapper.fields import (
     Path,
     QueryParam,
     assemble,
+    finish_properties,
+    missing,
     paths,
     with_overrides,
 )
@@ -180,7 +182,7 @@ class CommandersAct:
         tags = frozenset({source, f"{source}:{self.platform(event)}"})
         built = assemble(self.fields, event, tags, context)
         needed = REQUIRED.get(source)
-        if needed and _missing(built.data, needed):
+        if needed and missing(built.data, needed):
             where = next(f.getters[0].label for f in self.fields if f.target == needed)  # type: ignore[attr-defined]
             built.errors.append({"path": where, "message": f"is required for {source} events"})
         if built.errors:
@@ -189,7 +191,7 @@ class CommandersAct:
         data["event"] = tiktok
         data.setdefault("event_time", int(context.now))
         data.setdefault("event_id", n.derived_event_id(event))
-        _finish_properties(data, built.warnings)
+        finish_properties(data, built.warnings)
         return Mapped(source, data, built.warnings)
 
     def event_source(self, event: dict[str, Any]) -> str | Rejected:
@@ -252,25 +254,3 @@ class CommandersAct:
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()
         return "other"
-
-
-def _missing(data: dict[str, Any], target: str) -> bool:
-    node: Any = data
-    for part in target.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return True
-        node = node[part]
-    return False
-
-
-def _finish_properties(data: dict[str, Any], warnings: list[str]) -> None:
-    """``content_ids`` from the contents; ``value`` goes when its currency was left out."""
-    properties = data.get("properties")
-    if not properties:
-        return
-    ids = [c["content_id"] for c in properties.get("contents", ()) if "content_id" in c]
-    if ids:
-        properties["content_ids"] = list(dict.fromkeys(ids))
-    if "value" in properties and any(w.startswith("properties.currency ") for w in warnings):
-        del properties["value"]
-        warnings.append("properties.value left out: its currency was left out")
