@@ -223,7 +223,9 @@ def _contents_parsed(event: dict[str, Any]) -> dict[str, Any] | Rejected:
         except BodyError:
             contents = None
         if not isinstance(contents, list):
-            return Rejected([{"path": label, "message": "must be an array, or JSON text of an array"}])
+            return Rejected(
+                [{"path": label, "message": "must be an array, or JSON text of an array"}]
+            )
         parsed[key] = contents
     if parsed == event:
         return event
