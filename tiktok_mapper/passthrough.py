@@ -157,14 +157,15 @@ class PassThrough:
         source = "web" if source is None else str(source).strip().lower()
         if source not in ALL:
             message = "of the request body must be one of web, app, offline, crm"
-            return Rejected([{"path": "$.event_source", "message": message}])
-        asked = given.get("event_source_id")
-        configured, variable = source_id(self.config, source)
-        if asked is not None and configured and n.identifier(asked) != configured:
-            message = (
-                f"of the request body must be {variable} (this function sends to its own only)"
-            )
-            errors.append({"path": "$.event_source_id", "message": message})
+            errors.append({"path": "$.event_source", "message": message})
+        else:
+            asked = given.get("event_source_id")
+            configured, variable = source_id(self.config, source)
+            if asked is not None and configured and n.identifier(asked) != configured:
+                message = (
+                    f"of the request body must be {variable} (this function sends to its own only)"
+                )
+                errors.append({"path": "$.event_source_id", "message": message})
         code = given.get("test_event_code")
         if code is not None and not isinstance(code, str):
             errors.append({"path": "$.test_event_code", "message": "must be a string"})
