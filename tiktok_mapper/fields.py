@@ -236,17 +236,23 @@ def assemble(
         if spec.many and isinstance(value, list):
             _assemble_many(spec, value, label, context, result)
             continue
-        try:
-            out = spec.normalise(value, context)  # type: ignore[misc]
-        except LeftOut as why:
-            result.warnings.append(f"{spec.target} left out: {label} {why}")
-            continue
-        except Invalid as why:
-            result.errors.append({"path": label, "message": str(why)})
-            continue
+        out = _normalised(spec, spec.target, value, label, context, result)
         if out is not None:
             _put(result.data, spec.parts, [out] if spec.many else out)
     return result
+
+
+def _normalised(
+    spec: Field, target: str, value: Any, label: str, context: Context, result: Assembled
+) -> Any:
+    """The normalised value, or ``None`` with the warning or error recorded in ``result``."""
+    try:
+        return spec.normalise(value, context)  # type: ignore[misc]
+    except LeftOut as why:
+        result.warnings.append(f"{target} left out: {label} {why}")
+    except Invalid as why:
+        result.errors.append({"path": label, "message": str(why)})
+    return None
 
 
 def _assemble_list(
@@ -279,15 +285,10 @@ def _assemble_many(
 ) -> None:
     built: list[Any] = []
     for index, value in enumerate(values):
+        if value is None:
+            continue
         where = f"{label}[{index}]"
-        try:
-            out = spec.normalise(value, context) if value is not None else None  # type: ignore[misc]
-        except LeftOut as why:
-            result.warnings.append(f"{spec.target}[{index}] left out: {where} {why}")
-            continue
-        except Invalid as why:
-            result.errors.append({"path": where, "message": str(why)})
-            continue
+        out = _normalised(spec, f"{spec.target}[{index}]", value, where, context, result)
         if out is not None and out not in built:
             built.append(out)
     if built:
