@@ -173,6 +173,29 @@ def lower(value: Any, _context: Context | None = None) -> str | None:
     return str(value).strip().lower() or None
 
 
+ADVERTISING_ID = re.compile(r"[0-9A-Fa-f-]+")
+
+
+def _advertising_id(case: Callable[[str], str]) -> Normaliser:
+    """IDFA (uppercase) or GAID (lowercase): a UUID in that case, or a SHA-256 of it, lowercased."""
+
+    def normalise(value: Any, _context: Context) -> str | None:
+        text = str(value).strip()
+        if not text:
+            return None
+        if len(text) == 64 and HEX64.fullmatch(text):
+            return text.lower()
+        if not ADVERTISING_ID.fullmatch(text):
+            raise LeftOut("is not an advertising id (hex digits and dashes) or its SHA-256")
+        return case(text)
+
+    return normalise
+
+
+idfa = _advertising_id(str.upper)
+gaid = _advertising_id(str.lower)
+
+
 def att_status(value: Any, _context: Context | None = None) -> str | None:
     status = str(value).strip().upper()
     if not status:
