@@ -90,8 +90,8 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
-    """A normaliser that passes hashes through and hashes ``prepare(text)`` otherwise."""
+def _unless_hashed(convert: Callable[[str], str | None]) -> Normaliser:
+    """A normaliser that passes hashes through and gives ``convert(text)`` otherwise."""
 
     def normalise(value: Any, _context: Context) -> str | None:
         text = str(value).strip()
@@ -99,10 +99,19 @@ def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
             return None
         if len(text) == 64 and HEX64.fullmatch(text):
             return text.lower()
+        return convert(text)
+
+    return normalise
+
+
+def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
+    """A normaliser that passes hashes through and hashes ``prepare(text)`` otherwise."""
+
+    def hashed(text: str) -> str | None:
         prepared = prepare(text)
         return sha256_hex(prepared) if prepared else None
 
-    return normalise
+    return _unless_hashed(hashed)
 
 
 hash_email = _hash_with(str.lower)
@@ -179,17 +188,12 @@ ADVERTISING_ID = re.compile(r"[0-9A-Fa-f-]+")
 def _advertising_id(case: Callable[[str], str]) -> Normaliser:
     """IDFA (uppercase) or GAID (lowercase): a UUID in that case, or a SHA-256 of it, lowercased."""
 
-    def normalise(value: Any, _context: Context) -> str | None:
-        text = str(value).strip()
-        if not text:
-            return None
-        if len(text) == 64 and HEX64.fullmatch(text):
-            return text.lower()
+    def checked(text: str) -> str:
         if not ADVERTISING_ID.fullmatch(text):
             raise LeftOut("is not an advertising id (hex digits and dashes) or its SHA-256")
         return case(text)
 
-    return normalise
+    return _unless_hashed(checked)
 
 
 idfa = _advertising_id(str.upper)
