@@ -19,7 +19,7 @@ from service.delivery import Delivery
 from service.logs import Logger
 from service.settings import Settings, read
 from tiktok_mapper import pipeline, report
-from tiktok_mapper.body import BodyError, parse_body
+from tiktok_mapper.body import BodyError, parse_json
 from tiktok_mapper.config import Config
 
 ROUTES = {"/commandersact": "commandersact", "/ga4": "ga4", "/tiktok": "tiktok"}
@@ -79,12 +79,12 @@ class App:
         if request.mimetype != "application/json":
             return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
         try:
-            events = parse_body(raw)
+            body = source.read(parse_json(raw))
         except BodyError as error:
             return refusal(error.status, error.kind, error.message)
         started = time.perf_counter()
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
-        plan = pipeline.plan(source, events, self.config, self.clock())
+        plan = pipeline.plan(source, body.events, self.config, self.clock(), body.envelope)
         payloads = None
         if dry_run:
             payloads = [batch.body() for batch in plan.batches]
@@ -92,9 +92,9 @@ class App:
         else:
             requests = self.delivery.deliver(plan)
         status = report.http_status(plan.results)
-        body = report.answer(plan.results, requests, dry_run, payloads)
-        self.log_request(request, source.name, body, status, started)
-        return reply(body, status)
+        answer = report.answer(plan.results, requests, dry_run, payloads)
+        self.log_request(request, source.name, answer, status, started)
+        return reply(answer, status)
 
     @staticmethod
     def asked_for_dry_run(request: flask.Request) -> bool:

@@ -1,8 +1,14 @@
-"""Golden fixtures: one JSON file per feature, the input and the expected answer side by side.
+"""Golden fixtures: an input body and the answer it must get, side by side in one JSON file.
 
-A fixture holds ``description``, ``env`` (settings on top of a complete configuration in dry
-run), ``input`` (the body posted), and the expected ``status``, ``results`` and ``payloads``.
-An ``event_time`` of ``"<now>"`` stands for the time of the request.
+Words used here:
+
+- *fixture*: ``{"about", "env", "input", "status", "results", "payloads", "personal"}``:
+  ``env`` is added to the complete test configuration (dry run); ``input`` is the body posted
+  (or ``input_text``, sent as it is); ``status`` is the HTTP status; ``results`` and ``payloads``
+  are the exact ``results`` and ``payloads`` of the answer; ``personal`` lists clear-text values
+  of the input (e-mails, phones, names, IPs …) that must not appear anywhere in the answer.
+- *now*: an expected ``event_time`` of ``"now"`` stands for the time of the request (the input
+  had none), checked to lie between the moments before and after the call.
 """
 
 from __future__ import annotations
@@ -12,44 +18,45 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import COMPLETE, FIXTURES, post
-from tiktok_mapper.schemas import schema
+from jsonschema import Draft202012Validator
+
+from tests.conftest import COMPLETE, FIXTURES, ROOT, post
+
+TIKTOK_SCHEMA = Draft202012Validator(
+    json.loads((ROOT / "schemas" / "tiktok.schema.json").read_text(encoding="utf-8"))
+)
 
 
-def load(source: str) -> list[Any]:
-    """``pytest.param``-ready (id, fixture) pairs for every fixture of a source."""
-    folder = FIXTURES / source
-    return [
-        (path.stem, json.loads(path.read_text(encoding="utf-8")))
-        for path in sorted(folder.glob("*.json"))
-    ]
+def fixtures(folder: str) -> list[Path]:
+    return sorted((FIXTURES / folder).glob("*.json"))
 
 
-def check(make_client: Any, route: str, fixture: dict[str, Any]) -> None:
-    """Post the fixture's input through the real entry point and compare the whole answer."""
-    client = make_client(**{**COMPLETE, "DRY_RUN": "true", **fixture["env"]})
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run(make_client: Any, route: str, fixture: dict[str, Any]) -> None:
+    """Post the fixture's input to ``route`` and check the whole answer against it."""
+    client = make_client(**{**COMPLETE, "DRY_RUN": "true", **fixture.get("env", {})})
+    body = fixture["input_text"] if "input_text" in fixture else fixture["input"]
     before = int(time.time())
-    answer = post(client, route, fixture["input"])
-    after = int(time.time())
-    body = answer.get_json()
-    payloads = body.get("payloads") or []
+    answer = post(client, route, body)
+    after = int(time.time()) + 1
+    got = answer.get_json()
+    assert answer.status_code == fixture["status"], got
+    assert got["results"] == fixture["results"]
+    payloads = got["payloads"]
     for payload in payloads:
-        assert schema("tiktok.schema.json").errors(payload) == []
-        for event in payload["data"]:
-            if before <= event["event_time"] <= after and fixture_says_now(fixture, event):
-                event["event_time"] = "<now>"
-    assert answer.status_code == fixture["status"]
-    assert body["results"] == fixture["results"]
-    assert payloads == (fixture["payloads"] or [])
-
-
-def fixture_says_now(fixture: dict[str, Any], event: dict[str, Any]) -> bool:
-    for payload in fixture["payloads"] or []:
-        for expected in payload["data"]:
-            if expected["event_id"] == event["event_id"]:
-                return bool(expected["event_time"] == "<now>")
-    return False
-
-
-def fixture_files(source: str) -> list[Path]:
-    return sorted((FIXTURES / source).glob("*.json"))
+        errors = [
+            f"{list(e.absolute_path)}: {e.message}" for e in TIKTOK_SCHEMA.iter_errors(payload)
+        ]
+        assert not errors, errors
+    for payload, expected in zip(payloads, fixture["payloads"], strict=False):
+        for event, wanted in zip(payload["data"], expected["data"], strict=False):
+            if wanted.get("event_time") == "now":
+                assert before <= event["event_time"] <= after
+                event["event_time"] = "now"
+    assert payloads == fixture["payloads"]
+    text = answer.get_data(as_text=True)
+    for value in fixture.get("personal", []):
+        assert value not in text, "a clear-text personal value is in the answer"

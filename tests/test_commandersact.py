@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import post
-from tests.golden import check, load
+from tests.golden import fixtures, load, run
 from tiktok_mapper.commandersact import EVENTS
 
-FIXTURES = load("commandersact")
 
-
-@pytest.mark.parametrize(("name", "fixture"), FIXTURES, ids=[name for name, _ in FIXTURES])
-def test_golden(make_client, name, fixture):
-    check(make_client, "/commandersact", fixture)
+@pytest.mark.parametrize("path", fixtures("commandersact"), ids=lambda path: path.stem)
+def test_golden(make_client, path):
+    run(make_client, "/commandersact", load(path))
 
 
 @pytest.mark.parametrize("name", sorted(EVENTS))

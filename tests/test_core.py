@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.conftest import ROOT
-from tests.golden import load
+from tests.golden import fixtures, load
 from tiktok_mapper import pipeline
 from tiktok_mapper.config import Config
 from tiktok_mapper.schemas import SCHEMA_DIR, schema
@@ -78,8 +78,8 @@ def test_schemas_are_valid_draft_2020_12(path):
 
 def _golden_inputs() -> list[object]:
     events: list[object] = []
-    for _, fixture in load("commandersact"):
-        body = fixture["input"]
+    for path in fixtures("commandersact"):
+        body = load(path)["input"]
         events.extend(body if isinstance(body, list) else [body])
     return events
 

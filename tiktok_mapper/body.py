@@ -7,6 +7,9 @@ Words used here:
   ``{"events": [...]}``: an object whose ``events`` is an array and that has none of the keys
   that name an event (``event_name``, ``x-ttq-event-name``, ``x_ttq_event_name``), so that an
   event that happens to carry an ``events`` array is still read as an event.
+- *request body*: for ``/tiktok``, an Events API request body: an object whose ``data`` is the
+  array of events; its other keys (``event_source``, ``event_source_id``, ``test_event_code``)
+  are the *envelope*, which applies to every event (see :func:`tiktok_request`).
 - :class:`BodyError`: why the body as a whole cannot be read: an HTTP status, a short kind
   and a message that never quotes the body.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_EVENTS = 1000
@@ -74,6 +78,14 @@ def parse_json(raw: bytes) -> Any:
     return document
 
 
+@dataclass(slots=True)
+class Body:
+    """The events a body holds, and its envelope (empty unless the body is a request body)."""
+
+    events: list[Any]
+    envelope: dict[str, Any] = field(default_factory=dict)
+
+
 def events_of(document: Any) -> list[Any]:
     """The input events a parsed body holds (see the module docstring)."""
     if isinstance(document, list):
@@ -85,6 +97,26 @@ def events_of(document: Any) -> list[Any]:
         events = document["events"] if is_wrapper else [document]
     else:
         raise BodyError(400, "invalid_body", "the body must be a JSON object or an array")
+    return counted(events)
+
+
+def events_body(document: Any) -> Body:
+    """A body of events, with no envelope: what every source but ``/tiktok`` reads."""
+    return Body(events_of(document))
+
+
+def tiktok_request(document: Any) -> Body:
+    """A TikTok request body (an object with ``data``, and no ``event``), else events as usual."""
+    if isinstance(document, dict) and "data" in document and "event" not in document:
+        data = document["data"]
+        if not isinstance(data, list):
+            raise BodyError(400, "invalid_body", "$.data must be an array of events")
+        return Body(counted(data), {k: v for k, v in document.items() if k != "data"})
+    return events_body(document)
+
+
+def counted(events: list[Any]) -> list[Any]:
+    """``events``, once it is known to hold between 1 and :data:`MAX_EVENTS` of them."""
     if not events:
         raise BodyError(400, "no_events", "the body holds no events")
     if len(events) > MAX_EVENTS:

@@ -28,6 +28,8 @@ from tiktok_mapper.fields import (
     Path,
     QueryParam,
     assemble,
+    finish_properties,
+    missing,
     paths,
     with_overrides,
 )
@@ -128,10 +130,10 @@ FIELDS: tuple[Field, ...] = (
     Field("user.ip",                paths("context.device.ip"),                              n.text),
     Field("user.user_agent",        paths("context.device.user_agent"),                      n.text),
     Field("user.locale",            paths("context.device.language", "context.device.lang"), n.text),
-    Field("user.idfa",              paths("context.device.advertising_id"),                  n.upper, IOS),
+    Field("user.idfa",              paths("context.device.advertising_id"),                  n.idfa, IOS),
     Field("user.idfv",              paths("context.device.idfv"),                            n.text, IOS),
     Field("user.att_status",        paths("context.device.att_status"),                      n.att_status, IOS),
-    Field("user.gaid",              paths("context.device.advertising_id"),                  n.lower, ANDROID),
+    Field("user.gaid",              paths("context.device.advertising_id"),                  n.gaid, ANDROID),
     Field("page.url",               (PAGE_URL,),                                             n.text),
     Field("page.referrer",          paths("context.page.referrer"),                          n.text),
     Field("app.app_id",             paths("context.app.namespace"),                          n.identifier, APP),
@@ -184,7 +186,7 @@ class CommandersAct:
         tags = frozenset({source, f"{source}:{self.platform(event)}"})
         built = assemble(self.fields, event, tags, context)
         needed = REQUIRED.get(source)
-        if needed and _missing(built.data, needed):
+        if needed and missing(built.data, needed):
             where = next(f.getters[0].label for f in self.fields if f.target == needed)  # type: ignore[attr-defined]
             built.errors.append({"path": where, "message": f"is required for {source} events"})
         if built.errors:
@@ -193,7 +195,7 @@ class CommandersAct:
         data.setdefault("event_time", int(context.now))
         if "event_id" not in data:  # not setdefault: hashing the whole event is not free
             data["event_id"] = n.derived_event_id(event)
-        _finish_properties(data, built.warnings)
+        finish_properties(data, built.warnings)
         return Mapped(source, data, built.warnings)
 
     def event_source(self, event: dict[str, Any]) -> str | Rejected:
@@ -256,25 +258,3 @@ class CommandersAct:
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()
         return "other"
-
-
-def _missing(data: dict[str, Any], target: str) -> bool:
-    node: Any = data
-    for part in target.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return True
-        node = node[part]
-    return False
-
-
-def _finish_properties(data: dict[str, Any], warnings: list[str]) -> None:
-    """``content_ids`` from the contents; ``value`` goes when its currency was left out."""
-    properties = data.get("properties")
-    if not properties:
-        return
-    ids = [c["content_id"] for c in properties.get("contents", ()) if "content_id" in c]
-    if ids:
-        properties["content_ids"] = list(dict.fromkeys(ids))
-    if "value" in properties and any(w.startswith("properties.currency ") for w in warnings):
-        del properties["value"]
-        warnings.append("properties.value left out: its currency was left out")

@@ -12,14 +12,14 @@ Words used here:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
 
-CUSTOM_EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,49}")
+from tiktok_mapper.normalize import CUSTOM_EVENT_NAME
+
 VIEW_CONTENT_CHOICES = ("page_view", "view_item", "both")
 GA4_PURCHASE_CHOICES = ("PlaceAnOrder", "CompletePayment")
 

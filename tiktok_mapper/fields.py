@@ -3,7 +3,8 @@
 Words used here:
 
 - *getter*: reads one input value from an event: a :class:`Path` such as ``context.page.url``, a
-  :class:`Cookie` from the Cookie header a sender forwarded, or a :class:`QueryParam` of a URL.
+  :class:`Cookie` from the Cookie header a sender forwarded, a :class:`QueryParam` of a URL, or a
+  :class:`SameHostQueryParam` (a parameter of the referrer, when it is on the page's host).
   Every getter has a ``label``, the JSON path named in errors and warnings, and a ``text``, how
   the README's mapping tables name it. JSON ``null`` and a missing key both read as absent.
 - *field*: one row of a source's table: the TikTok field it fills (``user.email``), its getters
@@ -11,6 +12,8 @@ Words used here:
   for (``web``, ``app``, or ``app:ios`` for an app event from an iOS device).
 - *list field*: a field whose getter finds an array; each element is filled by its own table
   (items become ``properties.contents``).
+- *many*: a field TikTok wants as an array of strings (``user.email``); the input may be one
+  value or an array of values, each normalised on its own.
 - *assemble*: apply a table to one event, giving the TikTok event, warnings and errors.
 """
 
@@ -117,6 +120,38 @@ def query_param(url: str, name: str) -> str | None:
     return values[0] if values else None
 
 
+class SameHostQueryParam:
+    """A query parameter of the URL at ``url`` when its host is the host of the URL at ``page``.
+
+    TikTok's own sGTM tag reads ``ttclid`` from the referrer this way: a click id in the URL
+    the visitor came from on the same site still belongs to this visit.
+    """
+
+    __slots__ = ("label", "name", "page", "url")
+
+    def __init__(self, url: Callable[[Any], Any], page: Callable[[Any], Any], name: str) -> None:
+        self.url = url
+        self.page = page
+        self.name = name
+        self.label: str = getattr(url, "label", "$")
+
+    def __call__(self, event: Any) -> str | None:
+        url, page = self.url(event), self.page(event)
+        if not (isinstance(url, str) and isinstance(page, str)) or self.name not in url:
+            return None
+        host = _host(url)
+        if host is None or host != _host(page):
+            return None
+        return query_param(url, self.name)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url.strip()).hostname or None
+    except ValueError:
+        return None
+
+
 class FirstOf:
     """The first getter that finds a value; labelled by the first getter."""
 
@@ -213,17 +248,26 @@ def assemble(
         if spec.each:
             _assemble_list(spec, value, label, tags, context, result)
             continue
-        try:
-            out = spec.normalise(value, context)  # type: ignore[misc]
-        except LeftOut as why:
-            result.warnings.append(f"{spec.target} left out: {label} {why}")
+        if spec.many and isinstance(value, list):
+            _assemble_many(spec, value, label, context, result)
             continue
-        except Invalid as why:
-            result.errors.append({"path": label, "message": str(why)})
-            continue
+        out = _normalised(spec, spec.target, value, label, context, result)
         if out is not None:
             _put(result.data, spec.parts, [out] if spec.many else out)
     return result
+
+
+def _normalised(
+    spec: Field, target: str, value: Any, label: str, context: Context, result: Assembled
+) -> Any:
+    """The normalised value, or ``None`` with the warning or error recorded in ``result``."""
+    try:
+        return spec.normalise(value, context)  # type: ignore[misc]
+    except LeftOut as why:
+        result.warnings.append(f"{target} left out: {label} {why}")
+    except Invalid as why:
+        result.errors.append({"path": label, "message": str(why)})
+    return None
 
 
 def _assemble_list(
@@ -251,6 +295,44 @@ def _assemble_list(
             built.append(one.data)
     if built:
         _put(result.data, spec.parts, built)
+
+
+def _assemble_many(
+    spec: Field, values: list[Any], label: str, context: Context, result: Assembled
+) -> None:
+    built: list[Any] = []
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        where = f"{label}[{index}]"
+        out = _normalised(spec, f"{spec.target}[{index}]", value, where, context, result)
+        if out is not None and out not in built:
+            built.append(out)
+    if built:
+        _put(result.data, spec.parts, built)
+
+
+def missing(data: dict[str, Any], target: str) -> bool:
+    """Whether the TikTok event ``data`` lacks the dotted field ``target``."""
+    node: Any = data
+    for part in target.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return True
+        node = node[part]
+    return False
+
+
+def finish_properties(data: dict[str, Any], warnings: list[str]) -> None:
+    """``content_ids`` from the contents; ``value`` goes when its currency was left out."""
+    properties = data.get("properties")
+    if not properties:
+        return
+    ids = [c["content_id"] for c in properties.get("contents", ()) if "content_id" in c]
+    if ids and "content_ids" not in properties:
+        properties["content_ids"] = list(dict.fromkeys(ids))
+    if "value" in properties and any(w.startswith("properties.currency ") for w in warnings):
+        del properties["value"]
+        warnings.append("properties.value left out: its currency was left out")
 
 
 def _put(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:

@@ -8,6 +8,9 @@ Words used here:
   empty string), raises :class:`LeftOut` when the field must be left out of the event with a
   warning (a phone that is not a number, a currency TikTok does not know), and raises
   :class:`Invalid` when the value makes the whole event unusable (a quantity of 2.5).
+- *explicit event name*: a TikTok event name the sender wrote itself (``x-ttq-event-name``, the
+  ``event`` of ``/tiktok``), not looked up in a table: it must follow TikTok's rule for custom
+  names, and a standard name in another casing is sent in TikTok's (names are case sensitive).
 - *hashed*: SHA-256 of the normalised text, as 64 lowercase hex characters. A value that already
   is 64 hex characters is taken as hashed by the sender and passed through, lowercased.
 
@@ -20,8 +23,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,10 +41,15 @@ class LeftOut(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What normalisers may need besides the value: passed in, never read from the world."""
+    """What mapping may need besides the event: passed in, never read from the world.
+
+    ``envelope`` holds the request-level fields of a body that has them (a TikTok request
+    body's ``event_source``, ``event_source_id``, ``test_event_code``); else it is empty.
+    """
 
     now: float
     phone_region: str | None = None
+    envelope: Mapping[str, Any] = field(default_factory=dict)
 
 
 Normaliser = Callable[[Any, Context], Any]
@@ -59,6 +67,20 @@ CURRENCIES = frozenset(  # a table to read, not to type out as a list
 ATT_STATUSES = frozenset({"AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE"})
 CONTENT_TYPES = frozenset({"product", "product_group"})
 EVENT_SOURCES = ("web", "app", "offline", "crm")
+CUSTOM_EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,49}")
+# TikTok's standard event names in its casing: web (2025 list and the 14 names of the older list
+# the seeds use), app, and PageView.
+STANDARD_EVENTS = {
+    name.lower(): name
+    for name in (  # noqa: SIM905 - a table to read, not to type out as a list
+        "AddPaymentInfo AddToCart AddToWishlist ApplicationApproval ClickButton CompletePayment "
+        "CompleteRegistration Contact CustomizeProduct Download FindLocation InitiateCheckout Lead "
+        "PageView PlaceAnOrder Purchase Schedule Search StartTrial SubmitApplication SubmitForm "
+        "Subscribe ViewContent AchieveLevel Checkout CompleteTutorial CreateGroup CreateRole "
+        "GenerateLead InAppADClick InAppADImpr InstallApp JoinGroup LaunchAPP LoanApplication "
+        "LoanApproval LoanDisbursal Login Rate Registration SpendCredits UnlockAchievement"
+    ).split()
+}
 # Past this, a Unix time in seconds is read as milliseconds, then as microseconds.
 MILLISECONDS_FROM = 1e11
 MICROSECONDS_FROM = 1e14
@@ -68,8 +90,8 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
-    """A normaliser that passes hashes through and hashes ``prepare(text)`` otherwise."""
+def _unless_hashed(convert: Callable[[str], str | None]) -> Normaliser:
+    """A normaliser that passes hashes through and gives ``convert(text)`` otherwise."""
 
     def normalise(value: Any, _context: Context) -> str | None:
         text = str(value).strip()
@@ -77,10 +99,19 @@ def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
             return None
         if len(text) == 64 and HEX64.fullmatch(text):
             return text.lower()
+        return convert(text)
+
+    return normalise
+
+
+def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
+    """A normaliser that passes hashes through and hashes ``prepare(text)`` otherwise."""
+
+    def hashed(text: str) -> str | None:
         prepared = prepare(text)
         return sha256_hex(prepared) if prepared else None
 
-    return normalise
+    return _unless_hashed(hashed)
 
 
 hash_email = _hash_with(str.lower)
@@ -149,6 +180,24 @@ def upper(value: Any, _context: Context | None = None) -> str | None:
 
 def lower(value: Any, _context: Context | None = None) -> str | None:
     return str(value).strip().lower() or None
+
+
+ADVERTISING_ID = re.compile(r"[0-9A-Fa-f-]+")
+
+
+def _advertising_id(case: Callable[[str], str]) -> Normaliser:
+    """IDFA (uppercase) or GAID (lowercase): a UUID in that case, or a SHA-256 of it, lowercased."""
+
+    def checked(text: str) -> str:
+        if not ADVERTISING_ID.fullmatch(text):
+            raise LeftOut("is not an advertising id (hex digits and dashes) or its SHA-256")
+        return case(text)
+
+    return _unless_hashed(checked)
+
+
+idfa = _advertising_id(str.upper)
+gaid = _advertising_id(str.lower)
 
 
 def att_status(value: Any, _context: Context | None = None) -> str | None:
@@ -247,6 +296,16 @@ def event_time(value: Any, context: Context) -> int:
     if not math.isfinite(seconds) or seconds <= 0:
         raise Invalid("must be a time after 1970")
     return int(min(seconds, context.now))
+
+
+def explicit_event_name(value: Any) -> tuple[str, str | None]:
+    """The name to send, and a note when its casing was corrected to TikTok's."""
+    name = str(value).strip()
+    if not CUSTOM_EVENT_NAME.fullmatch(name):
+        raise Invalid("must be at most 50 letters, digits, '_' or '-', starting with a letter")
+    canonical = STANDARD_EVENTS.get(name.lower(), name)
+    note = None if canonical == name else f"sent as TikTok's {canonical} (names are case sensitive)"
+    return canonical, note
 
 
 def derived_event_id(event: Any) -> str:

@@ -2,8 +2,9 @@
 
 Words used here:
 
-- *source*: where events come from and the mapper for their shape (``commandersact`` …); see
-  :func:`configure`.
+- *source*: where events come from: how its body is read (a *reader*: parsed JSON → events
+  and envelope, see ``tiktok_mapper.body``), its input schema and the mapper for its shape
+  (``commandersact``, ``ga4``, ``tiktok``); see :func:`configure`.
 - *result*: one per input event, in input order, as the caller will read it:
   ``{"index", "status", …}``. Here the status is ``would_send``, ``skipped``, ``rejected`` or
   ``failed`` (a configuration error); delivery later turns ``would_send`` into ``sent`` or
@@ -16,10 +17,11 @@ Words used here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tiktok_mapper.body import Body, events_body, tiktok_request
 from tiktok_mapper.config import Config, source_id
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.normalize import Context
@@ -37,6 +39,7 @@ class Source:
     name: str
     schema: Schema
     mapper: Mapper
+    read: Callable[[Any], Body] = events_body
 
 
 @dataclass
@@ -75,18 +78,34 @@ class Plan:
 
 def configure(config: Config) -> dict[str, Source]:
     """Every source this configuration serves, by route name."""
-    from tiktok_mapper.commandersact import CommandersAct  # here: it imports this module
+    # Imported here: config imports the Commanders Act table, and this module imports config.
+    from tiktok_mapper.commandersact import CommandersAct
+    from tiktok_mapper.ga4 import Ga4
+    from tiktok_mapper.passthrough import PassThrough
 
     return {
         "commandersact": Source(
             "commandersact", schema("commandersact.schema.json"), CommandersAct.configure(config)
         ),
+        "ga4": Source("ga4", schema("ga4.schema.json"), Ga4(config)),
+        "tiktok": Source(
+            "tiktok", schema("tiktok-input.schema.json"), PassThrough(config), tiktok_request
+        ),
     }
 
 
-def plan(source: Source, events: Sequence[Any], config: Config, now: float) -> Plan:
-    """Validate, map and group ``events``; ``now`` is the Unix time of the request."""
-    context = Context(now=now, phone_region=config.default_phone_region)
+def plan(
+    source: Source,
+    events: Sequence[Any],
+    config: Config,
+    now: float,
+    envelope: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Validate, map and group ``events``; ``now`` is the Unix time of the request.
+
+    ``envelope`` is what the body said for all its events (a TikTok request body's fields).
+    """
+    context = Context(now=now, phone_region=config.default_phone_region, envelope=envelope or {})
     results: list[dict[str, Any]] = []
     groups: dict[tuple[str, str, str | None], Batch] = {}
     batches: list[Batch] = []
@@ -116,7 +135,9 @@ def plan(source: Source, events: Sequence[Any], config: Config, now: float) -> P
                 message=f"{variable} is not set ({outcome.event_source} events need it)",
             )
             continue
-        test_code = config.test_event_code if outcome.event_source == "web" else None
+        test_code = outcome.test_event_code or (
+            config.test_event_code if outcome.event_source == "web" else None
+        )
         key = (outcome.event_source, event_source_id, test_code)
         batch = groups.get(key)
         if batch is None or len(batch.events) >= MAX_EVENTS_PER_REQUEST:

@@ -7,6 +7,8 @@ Words used here:
 - *fast check*: the schema compiled by jsonschema-rs (Rust, Draft 2020-12), which answers
   valid/invalid in a few microseconds. Only an event that fails it is run through jsonschema,
   which lists every error (about 50 times slower).
+- *unknown key*: a key of an object in the instance that the schema's ``properties`` for that
+  object do not name (the lenient input schemas allow them; a source may warn about them).
 - *error*: ``{"path": "$.items[0].quantity", "message": "must be a whole number"}``. The message
   is built from the rule in the schema (keyword and its value), never from the submitted value,
   which jsonschema's own messages quote.
@@ -61,6 +63,27 @@ class Schema:
         if not found:  # the two validators disagree: trust the stricter, without detail
             found[("$", "does not match " + self.name)] = None
         return [{"path": path, "message": message} for path, message in found]
+
+    def unknown(self, instance: Any) -> list[str]:
+        """The JSON paths of the unknown keys of ``instance``, in document order."""
+        found: list[str] = []
+        self._walk(self.document, instance, [], found)
+        return found
+
+    def _walk(self, node: Any, instance: Any, where: list[str | int], found: list[str]) -> None:
+        while isinstance(node, dict) and "$ref" in node:  # only local refs: "#/$defs/name"
+            node = self.document["$defs"][node["$ref"].rpartition("/")[2]]
+        if not isinstance(node, dict):
+            return
+        if isinstance(instance, dict) and "properties" in node:
+            for key, value in instance.items():
+                if key in node["properties"]:
+                    self._walk(node["properties"][key], value, [*where, key], found)
+                else:
+                    found.append(json_path([*where, key]))
+        elif isinstance(instance, list) and isinstance(node.get("items"), dict):
+            for index, value in enumerate(instance):
+                self._walk(node["items"], value, [*where, index], found)
 
 
 @cache

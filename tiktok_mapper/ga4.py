@@ -1,0 +1,244 @@
+"""Server-side GTM → TikTok: the sGTM TikTok tag's event table and its parameters, as data.
+
+Words used here (the seed is the server-side GTM "TikTok Events API" tag's documentation):
+
+- *GA4 event*: the event data object the sGTM GA4 client builds from one hit (GA4 *common event
+  data*: ``event_name``, ``page_location``, ``user_data`` …), as a sGTM tag forwards it, valid
+  against ``schemas/ga4.schema.json``.
+- *x-ttq parameter*: a key ``x-ttq-…`` in the event data that sets one TikTok field and wins
+  over the GA4 value; an event with only x-ttq parameters is valid too.
+- *flattened*: a key as Stape's JSON HTTP tag writes it with "flatten" on: ``-`` and ``.``
+  become ``_`` (``x_ttq_event_name``, ``user_data_email_address``). Both spellings are read.
+- *ad storage denied*: the consent state ``x-ga-gcs`` (``G1`` then one character for ad
+  storage and one for analytics storage, ``1`` granted, ``0`` denied, ``-`` not set) has ``0``
+  as its third character, e.g. ``G100`` or ``G101``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tiktok_mapper import normalize as n
+from tiktok_mapper.body import BodyError, parse_json
+from tiktok_mapper.fields import (
+    WEB,
+    Field,
+    FirstOf,
+    Getter,
+    QueryParam,
+    SameHostQueryParam,
+    assemble,
+    finish_properties,
+    json_path,
+    paths,
+)
+from tiktok_mapper.model import Mapped, Rejected, Skipped
+from tiktok_mapper.schemas import schema
+
+if TYPE_CHECKING:
+    from tiktok_mapper.config import Config
+
+PURCHASE = "purchase"  # its TikTok event is TIKTOK_GA4_PURCHASE_EVENT
+
+# GA4 event                 TikTok event             (the seed writes)
+EVENTS: dict[str, str] = {
+    "page_view":             "PageView",
+    "view_item":             "ViewContent",
+    "click":                 "ClickButton",
+    "search":                "Search",
+    "add_to_wishlist":       "AddToWishlist",         # AddToWishList
+    "add_to_cart":           "AddToCart",
+    "begin_checkout":        "InitiateCheckout",
+    "add_payment_info":      "AddPaymentInfo",
+    "purchase":              "PlaceAnOrder",          # PlaceAnOrder or CompletePayment: TIKTOK_GA4_PURCHASE_EVENT
+    "contact":               "Contact",
+    "file_download":         "Download",
+    "download":              "Download",
+    "generate_lead":         "SubmitForm",            # Submitform
+    "complete_registration": "CompleteRegistration",
+    "subscribe":             "Subscribe",
+}  # fmt: skip
+
+
+def keys(*names: str) -> tuple[Getter, ...]:
+    """Each name as sent, then as flattened (``x-ttq-ud-email``, ``x_ttq_ud_email``)."""
+    getters: list[Getter] = []
+    for name in names:
+        flat = name.replace("-", "_").replace(".", "_")
+        getters.extend(paths(name) if flat == name else paths(name, flat))
+    return tuple(getters)
+
+
+def address(*names: str) -> tuple[Getter, ...]:
+    """``user_data.address.<name>``: the address is an object, or an array (its first one)."""
+    getters: list[Getter] = []
+    for name in names:
+        getters.extend((*keys(f"user_data.address.{name}"), *paths(f"user_data.address.0.{name}")))
+    return tuple(getters)
+
+
+EVENT_NAME = keys("x-ttq-event-name")
+CONTENTS = keys("x-ttq-pt-contents")
+CONSENT = keys("x-ga-gcs")
+PAGE_URL = keys("x-ttq-ct-page-url", "page_location")
+REFERRER = keys("x-ttq-ct-page-referrer", "x-ttq-ct-page-referer", "page_referrer")
+
+# x-ttq-pt-contents element or GA4 item → properties.contents element (TikTok's names first)
+CONTENT_FIELDS: tuple[Field, ...] = (
+    Field("content_id",       paths("content_id", "item_id", "id"),       n.identifier),
+    Field("content_name",     paths("content_name", "item_name", "name"), n.text),
+    Field("content_category", paths("content_category", "item_category"), n.text),
+    Field("brand",            paths("brand", "item_brand"),               n.text),
+    Field("price",            paths("price"),                             n.number),
+    Field("quantity",         paths("quantity"),                          n.integer),
+    Field("content_type",     paths("content_type"),                      n.content_type, default="product"),
+)  # fmt: skip
+
+# TikTok field               x-ttq parameter(s) first, then GA4 common event data            normaliser
+FIELDS: tuple[Field, ...] = (
+    Field("event_time",           (*keys("x-ttq-timestamp"), *paths("event_time", "timestamp_micros")),
+                                                                                              n.event_time),
+    Field("event_id",             (*keys("x-ttq-event-id"), *paths("event_id", "transaction_id")),
+                                                                                              n.identifier),
+    Field("user.ttclid",          (*keys("x-ttq-ttclid"), QueryParam(FirstOf(*PAGE_URL), "ttclid"),
+                                   SameHostQueryParam(FirstOf(*REFERRER), FirstOf(*PAGE_URL), "ttclid"),
+                                   *paths("ttclid")),                                         n.text),
+    Field("user.ttp",             (*keys("x-ttq-ttp"), *paths("ttp")),                        n.text),
+    Field("user.external_id",     (*keys("x-ttq-ud-external-id"), *paths("user_id")),         n.hash_external_id, many=True),
+    Field("user.email",           keys("x-ttq-ud-email", "user_data.email_address",
+                                       "user_data.sha256_email_address"),                     n.hash_email, many=True),
+    Field("user.phone",           keys("x-ttq-ud-phone-number", "user_data.phone_number",
+                                       "user_data.sha256_phone_number"),                      n.hash_phone, many=True),
+    Field("user.first_name",      address("first_name", "sha256_first_name"),                 n.hash_name),
+    Field("user.last_name",       address("last_name", "sha256_last_name"),                   n.hash_name),
+    Field("user.zip_code",        address("postal_code"),                                     n.hash_zip),
+    Field("user.city",            address("city"),                                            n.place),
+    Field("user.state",           address("region"),                                          n.place),
+    Field("user.country",         address("country"),                                         n.place),
+    Field("user.ip",              keys("x-ttq-ct-ip-adress", "x-ttq-ct-ip-address", "ip_override"),
+                                                                                              n.text),
+    Field("user.user_agent",      keys("x-ttq-ct-user-agent", "user_agent"),                  n.text),
+    Field("user.locale",          paths("language"),                                          n.text),
+    Field("page.url",             PAGE_URL,                                                   n.text),
+    Field("page.referrer",        REFERRER,                                                   n.text),
+    Field("properties.contents",  (*CONTENTS, *paths("items")),                               None, each=CONTENT_FIELDS),
+    Field("properties.num_items", (*CONTENTS, *paths("items")),                               n.count),
+    Field("properties.content_type", keys("x-ttq-pt-content-type"),                          n.content_type),
+    Field("properties.currency",  keys("x-ttq-pt-currency", "currency"),                      n.currency),
+    Field("properties.value",     keys("x-ttq-pt-value", "value"),                            n.number),
+    Field("properties.description", keys("x-ttq-pt-description"),                            n.text),
+    Field("properties.search_string", (*keys("x-ttq-pt-query"), *paths("search_term")),      n.text),
+    Field("properties.order_id",  paths("transaction_id"),                                    n.identifier),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ga4:
+    """The GA4 / sGTM mapper for one configuration. Every event is a web event."""
+
+    config: Config
+
+    def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
+        warnings: list[str] = []
+        explicit = _first(EVENT_NAME, event)
+        if explicit is not None:
+            getter, value = explicit
+            try:
+                tiktok, note = n.explicit_event_name(value)
+            except n.Invalid as why:
+                return Rejected([{"path": getter.label, "message": str(why)}])  # type: ignore[attr-defined]
+            if note:
+                warnings.append(f"event: {getter.label} {note}")  # type: ignore[attr-defined]
+        else:
+            name = event["event_name"]
+            found = self.event_name(name)
+            if found is None:
+                return Skipped(self.why_skipped(name))
+            tiktok = found
+        if self.config.ga4_require_ad_storage and _ad_storage_denied(event):
+            return Skipped("no consent: x-ga-gcs says ad storage was denied")
+        readable = _contents_parsed(event)
+        if isinstance(readable, Rejected):
+            return readable
+        built = assemble(FIELDS, readable, WEB, context)
+        if built.errors:
+            return Rejected(built.errors)
+        data = built.data
+        data["event"] = tiktok
+        data.setdefault("event_time", int(context.now))
+        data.setdefault("event_id", n.derived_event_id(event))
+        _sum_value(data)
+        warnings.extend(built.warnings)
+        finish_properties(data, warnings)
+        return Mapped("web", data, warnings)
+
+    def event_name(self, name: str) -> str | None:
+        """``TIKTOK_EVENT_MAPPING``, then the table (purchase: ``TIKTOK_GA4_PURCHASE_EVENT``)."""
+        mapping = self.config.event_mapping
+        if name in mapping:
+            return mapping[name]
+        if name == PURCHASE:
+            return self.config.ga4_purchase_event
+        return EVENTS.get(name)
+
+    def why_skipped(self, name: str) -> str:
+        if self.config.event_mapping.get(name, "") is None:
+            return f"'{name}' is turned off by TIKTOK_EVENT_MAPPING"
+        return f"no TikTok event for '{name}' on web"
+
+
+def _first(getters: Sequence[Getter], event: Any) -> tuple[Getter, Any] | None:
+    for getter in getters:
+        value = getter(event)
+        if value is not None:
+            return getter, value
+    return None
+
+
+def _ad_storage_denied(event: dict[str, Any]) -> bool:
+    found = _first(CONSENT, event)
+    state = found[1] if found else None
+    return isinstance(state, str) and state.startswith("G1") and state[2:3] == "0"
+
+
+def _contents_parsed(event: dict[str, Any]) -> dict[str, Any] | Rejected:
+    """The event with an ``x-ttq-pt-contents`` JSON string read as the array it holds.
+
+    What the string held is checked against the schema like the rest of the event.
+    """
+    parsed = dict(event)
+    for getter in CONTENTS:
+        key = getter.keys[0]  # type: ignore[attr-defined]
+        value = event.get(key)
+        if not isinstance(value, str):
+            continue
+        label = json_path([key])
+        if not value.strip():
+            parsed[key] = None
+            continue
+        try:
+            contents = parse_json(value.encode("utf-8"))
+        except BodyError:
+            contents = None
+        if not isinstance(contents, list):
+            return Rejected(
+                [{"path": label, "message": "must be an array, or JSON text of an array"}]
+            )
+        parsed[key] = contents
+    if parsed == event:
+        return event
+    errors = schema("ga4.schema.json").errors(parsed)
+    return Rejected(errors) if errors else parsed
+
+
+def _sum_value(data: dict[str, Any]) -> None:
+    """No value given, but priced contents: the sum of price * quantity (1 when not given), to 2 decimals."""
+    properties = data.get("properties")
+    if not properties or "value" in properties:
+        return
+    priced = [c for c in properties.get("contents", ()) if "price" in c]
+    if priced:
+        total = sum(c["price"] * c.get("quantity", 1) for c in priced)
+        properties["value"] = round(total, 2)

@@ -1,0 +1,194 @@
+"""TikTok pass-through: events already in the shape of TikTok's ``data[]``, made safe to send.
+
+Words used here:
+
+- *TikTok-shaped event*: one element of an Events API 2.0 request's ``data[]`` (``event``,
+  ``event_time``, ``event_id``, ``user``, ``properties``, ``page``, ``app``, ``ad``, ``lead``,
+  ``limited_data_use``), valid against the lenient ``schemas/tiktok-input.schema.json``: a
+  single string where TikTok wants an array, numbers where it wants id strings.
+- *envelope*: the request body's own fields (``event_source``, ``event_source_id``,
+  ``test_event_code``) when the sender posted a whole request body; a bare list of events is
+  ``web``. The ``event_source_id`` may only repeat the configured one: a caller cannot use our
+  token for another pixel or app.
+- *pass-through*: every field TikTok documents is normalised exactly as for the other sources
+  (clear-text personal data hashed, hashes passed, ids as strings); a field the input schema
+  does not name is left out with a warning, never silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tiktok_mapper import normalize as n
+from tiktok_mapper.commandersact import REQUIRED
+from tiktok_mapper.config import source_id
+from tiktok_mapper.fields import ALL, Field, assemble, finish_properties, json_path, missing, paths
+from tiktok_mapper.model import Mapped, Rejected, Skipped
+from tiktok_mapper.schemas import schema
+
+if TYPE_CHECKING:
+    from tiktok_mapper.config import Config
+
+INPUT_SCHEMA = "tiktok-input.schema.json"
+ENVELOPE_KEYS = ("event_source", "event_source_id", "test_event_code")
+
+
+def same(target: str, normalise: n.Normaliser, **options: Any) -> Field:
+    """A TikTok field read from the same path of the input."""
+    return Field(target, paths(target), normalise, **options)
+
+
+CONTENT_FIELDS: tuple[Field, ...] = (
+    same("content_id", n.identifier),
+    same("content_name", n.text),
+    same("content_category", n.text),
+    same("brand", n.text),
+    same("price", n.number),
+    same("quantity", n.integer),
+    same("content_type", n.content_type),
+)
+
+# TikTok field (read from the same path)            normaliser
+FIELDS: tuple[Field, ...] = (
+    same("event_time",                              n.event_time),
+    same("event_id",                                n.identifier),
+    same("limited_data_use",                        n.flag),
+    same("user.email",                              n.hash_email, many=True),
+    same("user.phone",                              n.hash_phone, many=True),
+    same("user.external_id",                        n.hash_external_id, many=True),
+    same("user.first_name",                         n.hash_name),
+    same("user.last_name",                          n.hash_name),
+    same("user.zip_code",                           n.hash_zip),
+    same("user.city",                               n.place),
+    same("user.state",                              n.place),
+    same("user.country",                            n.place),
+    same("user.ttclid",                             n.text),
+    same("user.ttp",                                n.text),
+    same("user.ip",                                 n.text),
+    same("user.user_agent",                         n.text),
+    same("user.locale",                             n.text),
+    same("user.idfa",                               n.idfa),
+    same("user.idfv",                               n.text),
+    same("user.gaid",                               n.gaid),
+    same("user.att_status",                         n.att_status),
+    Field("properties.contents", paths("properties.contents"), None, each=CONTENT_FIELDS),
+    same("properties.content_type",                 n.content_type),
+    same("properties.content_ids",                  n.identifier, many=True),
+    same("properties.currency",                     n.currency),
+    same("properties.value",                        n.number),
+    same("properties.num_items",                    n.integer),
+    Field("properties.search_string", paths("properties.search_string", "properties.query"), n.text),
+    same("properties.description",                  n.text),
+    same("properties.order_id",                     n.identifier),
+    same("properties.shop_id",                      n.identifier),
+    same("page.url",                                n.text),
+    same("page.referrer",                           n.text),
+    same("app.app_id",                              n.identifier),
+    same("app.app_name",                            n.text),
+    same("app.app_version",                         n.identifier),
+    same("ad.callback",                             n.text),
+    same("ad.campaign_id",                          n.identifier),
+    same("ad.ad_id",                                n.identifier),
+    same("ad.creative_id",                          n.identifier),
+    same("ad.is_retargeting",                       n.flag),
+    same("ad.attributed",                           n.flag),
+    same("ad.attribution_type",                     n.text),
+    same("ad.attribution_provider",                 n.text),
+    same("lead.lead_id",                            n.identifier),
+    same("lead.lead_event_source",                  n.text),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the request body says for all its events, once checked."""
+
+    event_source: str
+    test_event_code: str | None
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    config: Config
+
+    def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
+        envelope = self.envelope(context.envelope)
+        if isinstance(envelope, Rejected):
+            return envelope
+        given = event["event"]
+        if isinstance(given, str) and given in self.config.event_mapping:
+            name = self.config.event_mapping[given]
+            if name is None:
+                return Skipped(f"'{given}' is turned off by TIKTOK_EVENT_MAPPING")
+            note = None
+        else:
+            try:
+                name, note = n.explicit_event_name(given)
+            except n.Invalid as why:
+                return Rejected([{"path": "$.event", "message": str(why)}])
+        built = assemble(FIELDS, event, ALL, context)
+        needed = REQUIRED.get(envelope.event_source)
+        if needed and missing(built.data, needed):
+            where = json_path(needed.split("."))
+            built.errors.append(
+                {"path": where, "message": f"is required for {envelope.event_source} events"}
+            )
+        if built.errors:
+            return Rejected(built.errors)
+        warnings = list(envelope.warnings)
+        if note:
+            warnings.append(f"event: $.event {note}")
+        warnings.extend(built.warnings)
+        warnings.extend(_left_out(event))
+        data = built.data
+        data["event"] = name
+        data.setdefault("event_time", int(context.now))
+        data.setdefault("event_id", n.derived_event_id(event))
+        finish_properties(data, warnings)
+        return Mapped(envelope.event_source, data, warnings, envelope.test_event_code)
+
+    def envelope(self, given: Mapping[str, Any]) -> Envelope | Rejected:
+        """The checked envelope; errors name the request body's own fields."""
+        errors: list[dict[str, str]] = []
+        source = given.get("event_source")
+        source = "web" if source is None else str(source).strip().lower()
+        if source not in ALL:
+            message = "of the request body must be one of web, app, offline, crm"
+            errors.append({"path": "$.event_source", "message": message})
+        else:
+            asked = given.get("event_source_id")
+            configured, variable = source_id(self.config, source)
+            if asked is not None and configured and n.identifier(asked) != configured:
+                message = (
+                    f"of the request body must be {variable} (this function sends to its own only)"
+                )
+                errors.append({"path": "$.event_source_id", "message": message})
+        code = given.get("test_event_code")
+        if code is not None and not isinstance(code, str):
+            errors.append({"path": "$.test_event_code", "message": "must be a string"})
+        if errors:
+            return Rejected(errors)
+        warnings = tuple(
+            f"{json_path([key])} of the request body left out: not sent by this function"
+            for key in given
+            if key not in ENVELOPE_KEYS
+        )
+        return Envelope(source, (code or "").strip() or None, warnings)
+
+
+def _left_out(event: dict[str, Any]) -> list[str]:
+    """Warnings for the fields of ``event`` that are not sent."""
+    left = [
+        f"{path} left out: not a field of TikTok's event"
+        for path in schema(INPUT_SCHEMA).unknown(event)
+    ]
+    properties = event.get("properties")
+    if isinstance(properties, dict) and None not in (
+        properties.get("search_string"),
+        properties.get("query"),
+    ):
+        left.append("$.properties.query left out: $.properties.search_string is sent")
+    return left
