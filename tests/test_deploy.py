@@ -264,9 +264,10 @@ def test_a_first_deploy_creates_everything_and_stores_the_piped_token(deploy):
 
 def test_every_function_setting_set_in_the_environment_is_deployed_intact(deploy):
     variables = [row[0] for row in (*MAPPING_SETTINGS, *SERVICE_SETTINGS)]
-    # Values a shell or a comma-separated flag would break: commas, quotes, braces, spaces, $.
+    # Values a shell, YAML or a comma-separated flag would break: commas, quotes, braces, $, a
+    # backslash, a colon, line breaks, a tab and another control character, non-ASCII text.
     settings = {
-        name: f'{{"{name}": "a,b", "q": "it\'s \\"x\\"", "d": "$HOME \\\\ ;"}}'
+        name: f'{{"{name}": "a,b", "q": "it\'s \\"x\\"", "d": "$HOME \\\\ ;"}}: #x\n\t\x07é'
         for name in variables
     }
     done = deploy.run(stdin=TOKEN, PROJECT_ID=PROJECT, **settings)
