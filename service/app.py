@@ -19,7 +19,7 @@ from service.delivery import Delivery
 from service.logs import Logger
 from service.settings import Settings, read
 from tiktok_mapper import pipeline, report
-from tiktok_mapper.body import BodyError, parse_json
+from tiktok_mapper.body import BodyError
 from tiktok_mapper.config import Config
 
 ROUTES = {"/commandersact": "commandersact", "/ga4": "ga4", "/tiktok": "tiktok"}
@@ -78,17 +78,15 @@ class App:
             return refusal(413, "body_too_large", f"the body is over {limit} bytes")
         if request.mimetype != "application/json":
             return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
+        started = time.perf_counter()
         try:
-            body = source.read(parse_json(raw))
+            plan = pipeline.plan_body(source, raw, self.config, self.clock())
         except BodyError as error:
             return refusal(error.status, error.kind, error.message)
-        started = time.perf_counter()
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
-        plan = pipeline.plan(source, body.events, self.config, self.clock(), body.envelope)
         payloads = None
         if dry_run:
-            payloads = [batch.body() for batch in plan.batches]
-            requests = [{**batch.entry(), "status": "would_send"} for batch in plan.batches]
+            requests, payloads = pipeline.would_send(plan)
         else:
             requests = self.delivery.deliver(plan)
         status = report.http_status(plan.results)

@@ -124,7 +124,3 @@ def counted(events: list[Any]) -> list[Any]:
             413, "too_many_events", f"the body holds {len(events)} events; at most {MAX_EVENTS}"
         )
     return events
-
-
-def parse_body(raw: bytes) -> list[Any]:
-    return events_of(parse_json(raw))

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from tiktok_mapper.body import Body, events_body, tiktok_request
+from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
 from tiktok_mapper.config import Config, source_id
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.normalize import Context
@@ -146,6 +146,18 @@ def plan(
         batch.indices.append(index)
         batch.events.append(data)
     return Plan(results, batches)
+
+
+def plan_body(source: Source, raw: bytes, config: Config, now: float) -> Plan:
+    """:func:`plan` for the raw bytes of a request body; raises ``BodyError`` when unreadable."""
+    body = source.read(parse_json(raw))
+    return plan(source, body.events, config, now, body.envelope)
+
+
+def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A dry run's request entries and payloads: what delivery would do, done by nothing."""
+    requests = [{**batch.entry(), "status": "would_send"} for batch in plan.batches]
+    return requests, [batch.body() for batch in plan.batches]
 
 
 def _map(mapper: Mapper, event: dict[str, Any], context: Context) -> Mapped | Skipped | Rejected:
