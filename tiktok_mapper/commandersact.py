@@ -28,7 +28,7 @@ from tiktok_mapper.fields import (
     Path,
     QueryParam,
     assemble,
-    finish_properties,
+    finish,
     missing,
     paths,
     with_overrides,
@@ -191,11 +191,7 @@ class CommandersAct:
             built.errors.append({"path": where, "message": f"is required for {source} events"})
         if built.errors:
             return Rejected(built.errors)
-        data = {"event": tiktok, **built.data}
-        data.setdefault("event_time", int(context.now))
-        if "event_id" not in data:  # not setdefault: hashing the whole event is not free
-            data["event_id"] = n.derived_event_id(event)
-        finish_properties(data, built.warnings)
+        data = finish(tiktok, built.data, event, context, built.warnings)
         return Mapped(source, data, built.warnings)
 
     def event_source(self, event: dict[str, Any]) -> str | Rejected:

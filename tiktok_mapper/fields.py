@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tiktok_mapper.normalize import Context, Invalid, LeftOut, Normaliser
+from tiktok_mapper.normalize import Context, Invalid, LeftOut, Normaliser, derived_event_id
 
 ALL = frozenset({"web", "app", "offline", "crm"})
 WEB = frozenset({"web"})
@@ -127,12 +127,13 @@ class SameHostQueryParam:
     the visitor came from on the same site still belongs to this visit.
     """
 
-    __slots__ = ("label", "name", "page", "url")
+    __slots__ = ("label", "name", "page", "text", "url")
 
     def __init__(self, url: Callable[[Any], Any], page: Callable[[Any], Any], name: str) -> None:
         self.url = url
         self.page = page
         self.name = name
+        self.text = f"query `{name}` of {getattr(url, 'text', 'the URL')} on the page's host"
         self.label: str = getattr(url, "label", "$")
 
     def __call__(self, event: Any) -> str | None:
@@ -320,6 +321,22 @@ def missing(data: dict[str, Any], target: str) -> bool:
             return True
         node = node[part]
     return False
+
+
+def finish(
+    name: str, data: dict[str, Any], event: Any, context: Context, warnings: list[str]
+) -> dict[str, Any]:
+    """The TikTok event named ``name``: time and id filled in when the input had none.
+
+    ``event_time`` is then the time of the request; ``event_id`` is derived from the input
+    event, so that the same event sent again gets the same id.
+    """
+    finished = {"event": name, **data}
+    finished.setdefault("event_time", int(context.now))
+    if "event_id" not in finished:  # not setdefault: hashing the whole event is not free
+        finished["event_id"] = derived_event_id(event)
+    finish_properties(finished, warnings)
+    return finished
 
 
 def finish_properties(data: dict[str, Any], warnings: list[str]) -> None:

@@ -30,7 +30,7 @@ from tiktok_mapper.fields import (
     QueryParam,
     SameHostQueryParam,
     assemble,
-    finish_properties,
+    finish,
     json_path,
     paths,
 )
@@ -165,13 +165,9 @@ class Ga4:
         built = assemble(FIELDS, readable, WEB, context)
         if built.errors:
             return Rejected(built.errors)
-        data = built.data
-        data["event"] = tiktok
-        data.setdefault("event_time", int(context.now))
-        data.setdefault("event_id", n.derived_event_id(event))
-        _sum_value(data)
+        _sum_value(built.data)
         warnings.extend(built.warnings)
-        finish_properties(data, warnings)
+        data = finish(tiktok, built.data, event, context, warnings)
         return Mapped("web", data, warnings)
 
     def event_name(self, name: str) -> str | None:
@@ -208,18 +204,17 @@ def _contents_parsed(event: dict[str, Any]) -> dict[str, Any] | Rejected:
 
     What the string held is checked against the schema like the rest of the event.
     """
+    texts = {g.keys[0] for g in CONTENTS if isinstance(event.get(g.keys[0]), str)}  # type: ignore[attr-defined]
+    if not texts:
+        return event
     parsed = dict(event)
-    for getter in CONTENTS:
-        key = getter.keys[0]  # type: ignore[attr-defined]
-        value = event.get(key)
-        if not isinstance(value, str):
-            continue
+    for key in texts:
         label = json_path([key])
-        if not value.strip():
+        if not event[key].strip():
             parsed[key] = None
             continue
         try:
-            contents = parse_json(value.encode("utf-8"))
+            contents = parse_json(event[key].encode("utf-8"))
         except BodyError:
             contents = None
         if not isinstance(contents, list):
@@ -227,8 +222,6 @@ def _contents_parsed(event: dict[str, Any]) -> dict[str, Any] | Rejected:
                 [{"path": label, "message": "must be an array, or JSON text of an array"}]
             )
         parsed[key] = contents
-    if parsed == event:
-        return event
     errors = schema("ga4.schema.json").errors(parsed)
     return Rejected(errors) if errors else parsed
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from tiktok_mapper import normalize as n
 from tiktok_mapper.commandersact import REQUIRED
 from tiktok_mapper.config import source_id
-from tiktok_mapper.fields import ALL, Field, assemble, finish_properties, json_path, missing, paths
+from tiktok_mapper.fields import ALL, Field, assemble, finish, json_path, missing, paths
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.schemas import schema
 
@@ -143,11 +143,7 @@ class PassThrough:
             warnings.append(f"event: $.event {note}")
         warnings.extend(built.warnings)
         warnings.extend(_left_out(event))
-        data = built.data
-        data["event"] = name
-        data.setdefault("event_time", int(context.now))
-        data.setdefault("event_id", n.derived_event_id(event))
-        finish_properties(data, warnings)
+        data = finish(name, built.data, event, context, warnings)
         return Mapped(envelope.event_source, data, warnings, envelope.test_event_code)
 
     def envelope(self, given: Mapping[str, Any]) -> Envelope | Rejected:
