@@ -230,32 +230,134 @@ class Assembled:
 def assemble(
     fields: Sequence[Field], event: Any, tags: frozenset[str], context: Context
 ) -> Assembled:
-    """Fill the TikTok fields of ``fields`` (those whose tags the event has) from ``event``."""
+    """Fill the TikTok fields of ``fields`` (those whose tags the event has) from ``event``.
+
+    For each field: the first getter that finds a value wins; no value sends the default (if
+    any); a list field assembles each element with its own table; otherwise the normaliser's
+    result is put at the field's target (in a one-element array for a *many* field), or a
+    warning or error is recorded, naming the getter's label.
+    """
     result = Assembled({}, [], [])
-    for spec in fields:
-        if not spec.everywhere and not spec.tags & tags:
-            continue
-        value = None
-        label = "$"
-        for getter in spec.getters:
-            value = getter(event)
-            if value is not None:
-                label = getter.label  # type: ignore[attr-defined]
-                break
-        if value is None:
-            if spec.default is not None:
-                _put(result.data, spec.parts, spec.default)
-            continue
-        if spec.each:
-            _assemble_list(spec, value, label, tags, context, result)
-            continue
-        if spec.many and isinstance(value, list):
-            _assemble_many(spec, value, label, context, result)
-            continue
-        out = _normalised(spec, spec.target, value, label, context, result)
-        if out is not None:
-            _put(result.data, spec.parts, [out] if spec.many else out)
+    _compiled(fields)(event if type(event) is dict else {}, tags, context, result)
     return result
+
+
+_COMPILED: dict[int, tuple[Sequence[Field], Callable[..., None]]] = {}
+
+
+def _compiled(fields: Sequence[Field]) -> Callable[..., None]:
+    """``fields`` written out as one straight-line function, made once per table.
+
+    Mapping reads about fifty paths an event, most of them sharing prefixes
+    (``context.device.…``). The function reads each shared prefix once and then each field
+    with no loop and no generic call, which makes mapping about twice as fast as walking the
+    table. It does exactly what the docstring of :func:`assemble` says; ``source_of(fields)``
+    shows it.
+    """
+    found = _COMPILED.get(id(fields))
+    if found is None:
+        scope: dict[str, Any] = {
+            "Invalid": Invalid,
+            "LeftOut": LeftOut,
+            "_put": _put,
+            "_assemble_list": _assemble_list,
+            "_assemble_many": _assemble_many,
+        }
+        exec(source_of(fields, scope), scope)  # noqa: S102 - source built from our own tables
+        function: Callable[..., None] = scope["assemble_table"]
+        found = _COMPILED[id(fields)] = (fields, function)
+    return found[1]
+
+
+def source_of(fields: Sequence[Field], scope: dict[str, Any] | None = None) -> str:
+    """The Python source of the function that assembles ``fields`` (see :func:`_compiled`).
+
+    Objects the source refers to (getters, normalisers, tables) are put into ``scope``.
+    """
+    scope = {} if scope is None else scope
+    prefixes: dict[tuple[str, ...], str] = {(): "event"}
+    head: list[str] = []
+
+    def node(keys: tuple[str, ...]) -> str:
+        """The variable holding the value at ``keys``, read once for the whole function."""
+        if keys not in prefixes:
+            name = prefixes[keys] = f"p{len(prefixes)}"
+            head.append(f"    {name} = {get(node(keys[:-1]), keys[-1])}")
+        return prefixes[keys]
+
+    def get(parent: str, key: str) -> str:
+        if parent == "event":  # an event is always an object
+            return f"event.get({key!r})"
+        return f"({parent}.get({key!r}) if type({parent}) is dict else None)"
+
+    def read(getter: Getter, name: str) -> str:
+        keys = getattr(getter, "keys", None)
+        if type(getter) is Path and keys and not any(key.isdigit() for key in keys):
+            return get(node(keys[:-1]), keys[-1])
+        scope[name] = getter
+        return f"{name}(event)"
+
+    body: list[str] = []
+    for i, spec in enumerate(fields):
+        scope[f"S{i}"], scope[f"N{i}"], scope[f"T{i}"] = spec, spec.normalise, spec.tags
+        lines = [f"# {spec.target}"]
+        for j, getter in enumerate(spec.getters):
+            label = getattr(getter, "label", "$")
+            if j:
+                lines.append("if v is None:")
+            lines.append(f"{'    ' if j else ''}v = {read(getter, f'G{i}_{j}')}; l = {label!r}")
+        if spec.default is not None:
+            scope[f"D{i}"] = spec.default
+            lines.append(f"if v is None:\n    _put(data, S{i}.parts, D{i})")
+        if spec.each:
+            lines.append(
+                f"if v is not None:\n    _assemble_list(S{i}, v, l, tags, context, result)"
+            )
+        else:
+            lines.append("if v is None:\n    pass")
+            if spec.many:
+                lines.append(
+                    f"elif isinstance(v, list):\n    _assemble_many(S{i}, v, l, context, result)"
+                )
+            put = _put_source(spec, "[o]" if spec.many else "o", f"S{i}")
+            lines += [
+                "else:",
+                "    try:",
+                f"        o = N{i}(v, context)",
+                "    except LeftOut as why:",
+                f"        result.warnings.append({spec.target + ' left out: '!r} + l + ' ' + str(why))",
+                "    except Invalid as why:",
+                "        result.errors.append({'path': l, 'message': str(why)})",
+                "    else:",
+                "        if o is not None:",
+                *("            " + line for line in put),
+            ]
+        indent = "    " if spec.everywhere else "        "
+        if not spec.everywhere:
+            body.append(f"    if T{i} & tags:")
+        body += [indent + line for line in "\n".join(lines).splitlines()]
+    return "\n".join(
+        [
+            "def assemble_table(event, tags, context, result):",
+            "    data = result.data",
+            *head,
+            *body,
+            "",
+        ]
+    )
+
+
+def _put_source(spec: Field, value: str, name: str) -> list[str]:
+    parts = spec.parts
+    if len(parts) == 1:
+        return [f"data[{parts[0]!r}] = {value}"]
+    if len(parts) == 2:
+        return [
+            f"d = data.get({parts[0]!r})",
+            f"if d is None: d = data[{parts[0]!r}] = {{}}",
+            f"d[{parts[1]!r}] = {value}",
+        ]
+    return [f"_put(data, {name}.parts, {value})"]
 
 
 def _normalised(
