@@ -107,6 +107,29 @@ def test_32_threads_wanting_the_value_make_one_fetch(secret_manager, manager, cl
     assert len(secret_manager.accesses()) == 1
 
 
+def test_threads_waiting_on_a_failed_fetch_share_its_failure(secret_manager, manager, clock):
+    secret_manager.down = True
+    secret_manager.delay = 0.05  # the others queue up while the first fetch retries
+    token = cached(manager, clock)
+    start = threading.Barrier(32)
+    kinds: list[str] = []
+
+    def worker():
+        start.wait()
+        try:
+            token.get()
+        except SecretError as error:
+            kinds.append(error.kind)
+
+    threads = [threading.Thread(target=worker) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert kinds == ["unavailable"] * 32
+    assert len(secret_manager.accesses()) == len(clock.slept) + 1  # the retries of one fetch
+
+
 @pytest.mark.parametrize("problem", ["missing", "forbidden"])
 def test_a_missing_or_forbidden_secret_is_a_configuration_error(
     secret_manager, manager, clock, problem

@@ -54,6 +54,11 @@ class FakeSecretManager(LoopbackServer):
         return [request for request in self.seen if ACCESS.match(request.path)]
 
     def answer(self, request: Seen) -> Reply:
+        reply = self.access(request)
+        reply.delay = self.delay
+        return reply
+
+    def access(self, request: Seen) -> Reply:
         match = ACCESS.match(request.path)
         if request.method != "GET" or not match:
             return error(404, "no such method")
@@ -70,8 +75,7 @@ class FakeSecretManager(LoopbackServer):
         data = values[number - 1]
         return Reply(
             200,
-            delay=self.delay,
-            body={
+            {
                 "name": f"{secret}/versions/{number}",
                 "payload": {
                     "data": base64.b64encode(data).decode(),
