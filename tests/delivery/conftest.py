@@ -84,3 +84,31 @@ def live(make_live: Callable[..., Any]) -> Any:
 def purchase(order: str, **extra: Any) -> dict[str, Any]:
     """A Commanders Act purchase whose TikTok ``event_id`` is ``order``."""
     return {"event_name": "purchase", "id": order, "value": 10, "currency": "EUR", **extra}
+
+
+# Personal values, network identifiers and secrets that must never reach a log line.
+PERSONAL = {
+    "email": "jane.doe@example.com",
+    "phone": "+33612345678",
+    "user id": "USER-884422",
+    "ip": "203.0.113.77",
+    "user agent": "Mozilla/5.0 (PrivateBrowser 9)",
+    "click id": "E.C.P.CLICKID998877",
+    "ttp cookie": "TTPCOOKIE554433",
+}
+
+
+def personal_event(order: str) -> dict[str, Any]:
+    """A purchase carrying every value of :data:`PERSONAL` where Commanders Act puts it."""
+    return purchase(
+        order,
+        user={"email": PERSONAL["email"], "phone": PERSONAL["phone"], "id": PERSONAL["user id"]},
+        context={
+            "device": {
+                "ip": PERSONAL["ip"],
+                "user_agent": PERSONAL["user agent"],
+                "cookie": f"ttclid={PERSONAL['click id']}; _ttp={PERSONAL['ttp cookie']}",
+            },
+            "page": {"url": f"https://shop.example/thanks?ttclid={PERSONAL['click id']}"},
+        },
+    )

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import COMPLETE, post
-from tests.delivery.conftest import PROJECT, TOKEN_SECRET, purchase
+from tests.delivery.conftest import PERSONAL, PROJECT, TOKEN_SECRET, personal_event, purchase
 from tests.fakes.server import Reply
 from tests.fakes.tiktok import TOKEN, coded
 
@@ -257,33 +257,6 @@ def test_a_caller_key_secret_that_cannot_be_read(make_live, secret_manager):
     answer = post(keyed, "/commandersact", purchase("O-1"), headers={"X-Api-Key": "anything"})
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "30"
-
-
-# Personal values, network identifiers and secrets that must never reach a log line.
-PERSONAL = {
-    "email": "jane.doe@example.com",
-    "phone": "+33612345678",
-    "user id": "USER-884422",
-    "ip": "203.0.113.77",
-    "user agent": "Mozilla/5.0 (PrivateBrowser 9)",
-    "click id": "E.C.P.CLICKID998877",
-    "ttp cookie": "TTPCOOKIE554433",
-}
-
-
-def personal_event(order):
-    return purchase(
-        order,
-        user={"email": PERSONAL["email"], "phone": PERSONAL["phone"], "id": PERSONAL["user id"]},
-        context={
-            "device": {
-                "ip": PERSONAL["ip"],
-                "user_agent": PERSONAL["user agent"],
-                "cookie": f"ttclid={PERSONAL['click id']}; _ttp={PERSONAL['ttp cookie']}",
-            },
-            "page": {"url": f"https://shop.example/thanks?ttclid={PERSONAL['click id']}"},
-        },
-    )
 
 
 def test_logs_carry_the_facts_and_no_personal_value_or_token(make_live, tiktok, capsys):

@@ -17,8 +17,7 @@ import pytest
 import requests
 
 from tests.conftest import GUARD_ENV, ROOT
-from tests.delivery.conftest import PROJECT, live_environment
-from tests.delivery.test_delivery import PERSONAL, personal_event
+from tests.delivery.conftest import PERSONAL, PROJECT, live_environment, personal_event
 from tests.fakes.secret_manager import FakeSecretManager
 from tests.fakes.server import Reply
 from tests.fakes.tiktok import TOKEN, FakeTikTok
