@@ -7,7 +7,9 @@ bodies (``payloads``) without sending anything or needing a token.
 
 from __future__ import annotations
 
+import hmac
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +19,7 @@ import flask
 import tiktok_mapper
 from service.delivery import Delivery
 from service.logs import Logger
+from service.secret_manager import FETCH_DEADLINE, Secret, SecretError, SecretManager, secret
 from service.settings import Settings, read
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
@@ -24,6 +27,7 @@ from tiktok_mapper.config import Config
 
 ROUTES = {"/commandersact": "commandersact", "/ga4": "ga4", "/tiktok": "tiktok"}
 TRUE_WORDS = frozenset({"true", "1", "yes"})
+RETRY_AFTER = 30  # seconds a sender waits after a 503 when TikTok gave no Retry-After
 
 
 def reply(
@@ -44,6 +48,7 @@ class App:
         settings: Settings,
         delivery: Delivery,
         clock: Callable[[], float] = time.time,
+        api_key: Secret | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -51,11 +56,27 @@ class App:
         self.delivery = delivery
         self.clock = clock
         self.logger = Logger(settings.log_level, settings.google_cloud_project)
+        self.api_key = api_key
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> App:
         config, settings = read(environment)
-        return cls(config, settings, Delivery(settings))
+        logger = Logger(settings.log_level, settings.google_cloud_project)
+        # Secret Manager gets no more time than TikTok: both bound how long a sender waits.
+        fetch_deadline = min(FETCH_DEADLINE, settings.retry_deadline_seconds)
+        manager = SecretManager(settings.secret_manager_endpoint, deadline=fetch_deadline)
+        project, ttl = settings.google_cloud_project, settings.token_ttl_seconds
+        token = secret(
+            "TIKTOK_ACCESS_TOKEN", settings.access_token,
+            "TIKTOK_ACCESS_TOKEN_SECRET", settings.access_token_secret,
+            project, manager, ttl, logger,
+        )  # fmt: skip
+        api_key = secret(
+            "API_KEY", settings.api_key, "API_KEY_SECRET", settings.api_key_secret,
+            project, manager, ttl, logger,
+        )  # fmt: skip
+        delivery = Delivery(settings, token, logger=logger)
+        return cls(config, settings, delivery, api_key=api_key)
 
     def handle(self, request: flask.Request) -> flask.Response:
         path = request.path.rstrip("/") or "/"
@@ -70,6 +91,9 @@ class App:
             return refusal(404, "not_found", f"{path} is not built yet")
         if request.method != "POST":
             return refusal(405, "method_not_allowed", "use POST", Allow="POST")
+        denied = self.check_caller(request)
+        if denied is not None:
+            return denied
         limit = self.settings.max_body_bytes
         if (request.content_length or 0) > limit:
             return refusal(413, "body_too_large", f"the body is over {limit} bytes")
@@ -88,11 +112,39 @@ class App:
         if dry_run:
             requests, payloads = pipeline.would_send(plan)
         else:
-            requests = self.delivery.deliver(plan)
+            requests = self.delivery.deliver(plan, self.trace(request))
         status = report.http_status(plan.results)
-        answer = report.answer(plan.results, requests, dry_run, payloads)
-        self.log_request(request, source.name, answer, status, started)
-        return reply(answer, status)
+        body = report.answer(plan.results, requests, dry_run, payloads)
+        self.log_request(request, source.name, body, status, started)
+        headers = {"Retry-After": retry_after(requests)} if status == 503 else None
+        return reply(body, status, headers)
+
+    def trace(self, request: flask.Request) -> str | None:
+        return self.logger.trace(request.headers.get("X-Cloud-Trace-Context"))
+
+    def check_caller(self, request: flask.Request) -> flask.Response | None:
+        """``None`` when the caller may go on: no key is configured, or ``X-Api-Key`` is it."""
+        if self.api_key is None:
+            return None
+        try:
+            expected = self.api_key.get()
+        except SecretError as error:
+            self.logger.emit("ERROR", error.message, trace=self.trace(request))
+            if error.kind == "unavailable":
+                return refusal(
+                    503, "unavailable", error.message, **{"Retry-After": str(RETRY_AFTER)}
+                )
+            return refusal(500, "misconfigured", error.message)
+        given = request.headers.get("X-Api-Key", "")
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            return None
+        self.logger.emit(
+            "WARNING",
+            "caller key " + ("wrong" if given else "missing"),
+            trace=self.trace(request),
+            path=request.path,
+        )
+        return refusal(401, "unauthorized", "send the caller key in header X-Api-Key")
 
     @staticmethod
     def asked_for_dry_run(request: flask.Request) -> bool:
@@ -127,12 +179,21 @@ class App:
         self.logger.emit(
             "INFO" if status < 500 else "ERROR",
             f"{source}: {body['received']} events, HTTP {status}",
-            trace=self.logger.trace(request.headers.get("X-Cloud-Trace-Context")),
+            trace=self.trace(request),
             source=source,
             http_status=status,
             dry_run=body["dry_run"],
             counts={key: body[key] for key in report.STATUSES if body[key]},
             events=events,
             request_ids=[r["request_id"] for r in body["requests"] if r.get("request_id")],
+            requests=len(body["requests"]),
+            tiktok_codes=sorted({r["code"] for r in body["requests"] if r.get("code")}),
+            warnings=sum(len(r.get("warnings", ())) for r in body["results"] + body["requests"]),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
+
+
+def retry_after(requests: list[dict[str, Any]]) -> str:
+    """The ``Retry-After`` of a 503: the longest TikTok asked for, else :data:`RETRY_AFTER`."""
+    asked = [entry["retry_after"] for entry in requests if entry.get("retry_after")]
+    return str(math.ceil(max(asked)) if asked else RETRY_AFTER)

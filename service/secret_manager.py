@@ -1,0 +1,302 @@
+"""Secrets: the TikTok token and the caller key, from an environment variable or Secret Manager.
+
+Words used here:
+
+- *secret*: anything with ``get()`` (the current value) and ``invalidate(refused)`` (drop a value
+  the far end refused, so the next ``get()`` fetches again). :class:`Fixed` holds a value given
+  in the environment, :class:`Missing` a configuration error, :class:`CachedSecret` a value read
+  from Secret Manager.
+- *version name*: ``projects/P/secrets/S/versions/V``, what Secret Manager reads; a bare secret
+  id ``S`` means project ``GOOGLE_CLOUD_PROJECT`` and version ``latest``.
+- *fresh*: fetched less than the TTL ago. *Stale*: older, but still served for up to
+  :data:`STALE_FOR` seconds while refreshes fail for transient reasons, so a Secret Manager
+  outage does not stop delivery. A value TikTok refused is dropped, never served stale.
+- *single flight*: one fetch per secret at a time; threads that need the value meanwhile wait
+  for that fetch and share its outcome (or get the stale value at once when there is one).
+
+Errors are :class:`SecretError` with the ``kind`` of ``tiktok_mapper.report``: ``misconfigured``
+(the secret or its version does not exist, access is denied, no credentials: the operator must
+act; HTTP 500 naming the variable) or ``unavailable`` (Secret Manager did not answer within
+:data:`FETCH_DEADLINE` seconds of retries; HTTP 503). A value is never logged or put in a
+message; the secret's name and version are.
+
+``google.cloud.secretmanager`` is imported on the first fetch: a run with the token in the
+environment never pays its import time. It always uses the REST transport, as tests do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+
+from service.logs import Logger
+from service.retry import Backoff
+
+FETCH_DEADLINE = 5.0  # seconds of retries before an outage is reported (the library's is 60)
+ATTEMPT_TIMEOUT = 2.0  # seconds one access call may take
+STALE_FOR = 3600.0  # seconds past its TTL a value is still served while Secret Manager fails
+QUIET_AFTER_FAILURE = 10.0  # seconds a stale value is served before the next refresh attempt
+
+
+class SecretError(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class Secret(Protocol):
+    def get(self) -> str: ...
+
+    def invalidate(self, refused: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A value from the environment: never refetched."""
+
+    value: str
+
+    def get(self) -> str:
+        return self.value
+
+    def invalidate(self, refused: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A secret the configuration does not provide: every use is a configuration error."""
+
+    message: str
+
+    def get(self) -> str:
+        raise SecretError("misconfigured", self.message)
+
+    def invalidate(self, refused: str) -> None:
+        pass
+
+
+def version_name(variable: str, value: str, project: str | None) -> str:
+    """The full version name for the value of ``variable``; raises ``SecretError``."""
+    if value.startswith("projects/"):
+        return value if "/versions/" in value else value.rstrip("/") + "/versions/latest"
+    if "/" in value:
+        raise SecretError(
+            "misconfigured", f"{variable} must be a secret id or projects/P/secrets/S/versions/V"
+        )
+    if not project:
+        raise SecretError(
+            "misconfigured", f"{variable} is a bare secret id: set GOOGLE_CLOUD_PROJECT too"
+        )
+    return f"projects/{project}/secrets/{value}/versions/latest"
+
+
+class SecretManager:
+    """Reads secret versions with bounded retries; one client (created lazily) per instance."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        backoff: Backoff | None = None,
+        deadline: float = FETCH_DEADLINE,
+        attempt_timeout: float = ATTEMPT_TIMEOUT,
+    ) -> None:
+        self.endpoint = endpoint
+        self.backoff = backoff or Backoff.within(deadline)
+        self.deadline = deadline
+        self.attempt_timeout = attempt_timeout
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self, variable: str) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._create(variable)
+            return self._client
+
+    def _create(self, variable: str) -> Any:
+        from google.auth.exceptions import DefaultCredentialsError
+        from google.cloud import secretmanager
+
+        if self.endpoint:  # an emulator or a test's fake: no Google credentials
+            from google.api_core.client_options import ClientOptions
+            from google.auth.credentials import AnonymousCredentials
+
+            return secretmanager.SecretManagerServiceClient(
+                transport="rest",
+                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                client_options=ClientOptions(api_endpoint=self.endpoint),
+            )
+        try:
+            return secretmanager.SecretManagerServiceClient(transport="rest")
+        except DefaultCredentialsError:
+            raise SecretError(
+                "misconfigured", f"no Google credentials to read {variable} from Secret Manager"
+            ) from None
+
+    def fetch(self, variable: str, name: str) -> tuple[str, str]:
+        """The value and the version name that answered (``…/versions/7``)."""
+        from google.api_core import exceptions as google
+
+        transient = (
+            google.ServiceUnavailable,
+            google.InternalServerError,
+            google.TooManyRequests,
+            google.DeadlineExceeded,
+            google.GatewayTimeout,
+            google.BadGateway,
+            requests.RequestException,  # the REST transport lets connection errors through
+        )
+        client = self.client(variable)
+        deadline = self.backoff.deadline(self.deadline)
+        attempt = 0
+        while True:
+            timeout = min(self.attempt_timeout, max(deadline.remaining(), 0.5))
+            try:
+                response = client.access_secret_version(name=name, retry=None, timeout=timeout)
+            except transient as error:
+                if self.backoff.pause(attempt, deadline) is None:
+                    raise SecretError(
+                        "unavailable",
+                        f"Secret Manager did not answer for {variable} "
+                        f"({type(error).__name__}, {attempt + 1} attempts)",
+                    ) from None
+                attempt += 1
+                continue
+            except google.GoogleAPICallError as error:
+                raise SecretError(
+                    "misconfigured",
+                    f"{variable}: Secret Manager refused to read {name} ({type(error).__name__})",
+                ) from None
+            try:
+                value = bytes(response.payload.data).decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise SecretError(
+                    "misconfigured", f"{variable}: {name} is not UTF-8 text"
+                ) from None
+            if not value:
+                raise SecretError("misconfigured", f"{variable}: {name} is empty")
+            return value, str(response.name)
+
+
+@dataclass(frozen=True)
+class Held:
+    value: str
+    version: str
+    fetched_at: float
+
+
+class CachedSecret:
+    """One Secret Manager secret, cached for ``ttl`` seconds; safe to share between threads."""
+
+    def __init__(
+        self,
+        variable: str,
+        name: str,
+        manager: SecretManager,
+        ttl: float,
+        logger: Logger,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.variable = variable
+        self.name = name
+        self.manager = manager
+        self.ttl = ttl
+        self.logger = logger
+        self.clock = clock
+        self._held: Held | None = None
+        self._lock = threading.Lock()  # held while fetching: the single flight
+        self._fetches = 0  # fetches finished, so a waiting thread knows one ended
+        self._failure: SecretError | None = None  # the outcome of the last fetch, when it failed
+        self._quiet_until = 0.0
+
+    def _stale_usable(self, held: Held | None, now: float) -> bool:
+        return held is not None and now < held.fetched_at + self.ttl + STALE_FOR
+
+    def get(self) -> str:
+        held, now = self._held, self.clock()
+        if held is not None and now - held.fetched_at < self.ttl:
+            return held.value
+        if held is not None and self._stale_usable(held, now):
+            if now < self._quiet_until or not self._lock.acquire(blocking=False):
+                return held.value  # a refresh is under way or failed a moment ago
+        else:
+            seen = self._fetches
+            self._lock.acquire()
+            if self._fetches != seen:  # a fetch ended while this thread waited: share it
+                failure, held = self._failure, self._held
+                if held is not None and (failure is None or self._stale_usable(held, now)):
+                    self._lock.release()
+                    return held.value
+                if failure is not None:
+                    self._lock.release()
+                    raise failure
+        try:
+            return self._refresh()
+        finally:
+            self._lock.release()
+
+    def _refresh(self) -> str:
+        held = self._held
+        if held is not None and self.clock() - held.fetched_at < self.ttl:
+            return held.value
+        try:
+            value, version = self.manager.fetch(self.variable, self.name)
+        except SecretError as error:
+            self._fetches += 1
+            self._failure = error
+            now = self.clock()
+            if error.kind == "unavailable" and held is not None and self._stale_usable(held, now):
+                self._quiet_until = now + QUIET_AFTER_FAILURE
+                self.logger.emit(
+                    "WARNING",
+                    f"{self.variable}: {error.message}; using the value fetched "
+                    f"{round(now - held.fetched_at)} s ago",
+                    secret=self.name,
+                    version=held.version,
+                )
+                return held.value
+            self.logger.emit("ERROR", error.message, secret=self.name)
+            raise
+        self._held = Held(value, version, self.clock())
+        self._failure = None
+        self._quiet_until = 0.0
+        self._fetches += 1
+        self.logger.emit("INFO", f"{self.variable}: read from Secret Manager", version=version)
+        return value
+
+    def invalidate(self, refused: str) -> None:
+        """Forget the value if it still is ``refused``, so the next ``get()`` fetches again."""
+        with self._lock:
+            if self._held is not None and self._held.value == refused:
+                self._held = None
+                self._quiet_until = 0.0
+                self.logger.emit("WARNING", f"{self.variable}: refused, fetching it again")
+
+
+def secret(
+    value_variable: str,
+    value: str | None,
+    secret_variable: str,
+    secret_value: str | None,
+    project: str | None,
+    manager: SecretManager,
+    ttl: float,
+    logger: Logger,
+) -> Secret | None:
+    """The secret a pair of variables configures (the value wins); ``None`` when neither is set."""
+    if value:
+        return Fixed(value)
+    if not secret_value:
+        return None
+    try:
+        name = version_name(secret_variable, secret_value, project)
+    except SecretError as error:
+        return Missing(error.message)
+    return CachedSecret(secret_variable, name, manager, ttl, logger)
