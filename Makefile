@@ -37,5 +37,8 @@ run: $(VENV)/.installed
 	echo "(fake ids unless you set them; dry run answers with the TikTok payloads instead of sending)"; \
 	exec $(VENV)/bin/functions-framework --target tiktok_events --source main.py --port $(PORT)
 
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

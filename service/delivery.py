@@ -22,6 +22,7 @@ A failed event carries ``error``: ``unavailable`` (HTTP 503), ``misconfigured`` 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,8 +85,18 @@ class Delivery:
         self.settings = settings
         self.token: Secret = token or Missing(UNCONFIGURED)
         self.backoff = Backoff.within(settings.retry_deadline_seconds)
-        self.client = client or TikTokClient(settings.api_url, self.backoff)
+        self._client = client
+        self._client_lock = threading.Lock()
         self.logger = logger or Logger(settings.log_level, settings.google_cloud_project)
+
+    @property
+    def client(self) -> TikTokClient:
+        """The one client of this instance, made on first use (a dry run never needs it)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = TikTokClient(self.settings.api_url, self.backoff)
+        return self._client
 
     def deliver(self, plan: Plan, trace: str | None = None) -> list[dict[str, Any]]:
         """Send every batch; mark each event ``sent`` or ``failed``; return the request entries."""

@@ -32,8 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import requests
-
 from service.logs import Logger
 from service.retry import Backoff
 
@@ -142,6 +140,7 @@ class SecretManager:
 
     def fetch(self, variable: str, name: str) -> tuple[str, str]:
         """The value and the version name that answered (``…/versions/7``)."""
+        import requests
         from google.api_core import exceptions as google
 
         transient = (

@@ -20,12 +20,12 @@ import email.utils
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
-from requests.adapters import HTTPAdapter
+from typing import TYPE_CHECKING, Any
 
 from service.retry import Backoff, Deadline
+
+if TYPE_CHECKING:
+    import requests
 
 PARTIAL = 20001
 RETRY_CODES = frozenset({40100, 40132})  # too many requests, request frequency limited
@@ -108,6 +108,9 @@ class TikTokClient:
         self.url = url
         self.backoff = backoff
         self.read_timeout = read_timeout
+        import requests  # here: a dry run never needs it, and it costs 80 ms of cold start
+        from requests.adapters import HTTPAdapter
+
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE)
         self.session.mount("https://", adapter)
@@ -139,6 +142,8 @@ class TikTokClient:
             attempt += 1
 
     def _post(self, body: dict[str, Any], token: str, deadline: Deadline) -> Outcome:
+        import requests
+
         read_timeout = min(self.read_timeout, max(deadline.remaining(), 1.0))
         try:
             response = self.session.post(

@@ -51,6 +51,10 @@ def _finite_float(text: str) -> float:
     return number
 
 
+# Made once: json.loads with hooks would build a new decoder for every body.
+DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def parse_json(raw: bytes) -> Any:
     """Strict JSON: UTF-8, finite numbers only, no lone surrogates."""
     try:
@@ -58,7 +62,7 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise BodyError(400, "invalid_json", "the body is not valid UTF-8") from None
     try:
-        document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        document = DECODER.decode(text)
     except _NotFinite:
         raise BodyError(
             400, "invalid_json", "numbers must be finite: NaN, Infinity and 1e400 are not JSON"

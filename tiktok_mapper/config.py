@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-
 from tiktok_mapper.normalize import CUSTOM_EVENT_NAME
 
 VIEW_CONTENT_CHOICES = ("page_view", "view_item", "both")
@@ -113,6 +111,8 @@ def categories(value: str) -> frozenset[str]:
 
 
 def phone_region(value: str) -> str:
+    import phonenumbers  # here: only a configured region needs the library at start-up
+
     region = value.strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError("must be a two-letter country code such as FR or US")

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import phonenumbers
-
 
 class Invalid(ValueError):
     """The value breaks a rule, so the event is rejected. The message is the rule."""
@@ -133,6 +131,8 @@ def e164(value: Any, region: str | None) -> str | None:
         return text
     if "+" not in text and not text.startswith("00") and region is None:
         raise LeftOut("has no country code and TIKTOK_DEFAULT_PHONE_REGION is not set")
+    import phonenumbers  # here: only numbers not yet in E.164 need the library
+
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -220,6 +220,9 @@ def content_type(value: Any, _context: Context | None = None) -> str | None:
 
 def number(value: Any, _context: Context | None = None) -> float | int:
     """A finite number; numeric strings are read as numbers."""
+    kind = type(value)
+    if (kind is float or kind is int) and -1e15 <= value <= 1e15:  # the common case, quickly
+        return value  # type: ignore[no-any-return]
     if isinstance(value, str):
         if not NUMERIC.fullmatch(value):
             raise Invalid("must be a number or a numeric string")

@@ -20,14 +20,16 @@ do not use it. A test checks that they agree on every golden input.
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, ValidationError
 
 from tiktok_mapper.fields import json_path
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAX_ERRORS = 20
@@ -48,7 +50,13 @@ class Schema:
         self.name = name
         self.document = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
         self._fast = jsonschema_rs.validator_for(self.document)
-        self._full = Draft202012Validator(self.document)
+
+    @cached_property
+    def _full(self) -> Draft202012Validator:
+        """The reporting validator, made when an instance first fails the fast check."""
+        from jsonschema import Draft202012Validator  # 80 ms of import a valid event never needs
+
+        return Draft202012Validator(self.document)
 
     def errors(self, instance: Any) -> list[dict[str, str]]:
         """Every rule ``instance`` breaks (at most :data:`MAX_ERRORS`); ``[]`` when valid."""
