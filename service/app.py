@@ -24,9 +24,9 @@ from service.settings import Settings, read
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
 from tiktok_mapper.config import Config
+from tiktok_mapper.normalize import TRUE_WORDS
 
 ROUTES = {"/commandersact": "commandersact", "/ga4": "ga4", "/tiktok": "tiktok"}
-TRUE_WORDS = frozenset({"true", "1", "yes"})
 RETRY_AFTER = 30  # seconds a sender waits after a 503 when TikTok gave no Retry-After
 
 
@@ -116,7 +116,7 @@ class App:
         status = report.http_status(plan.results)
         body = report.answer(plan.results, requests, dry_run, payloads)
         self.log_request(request, source.name, body, status, started)
-        headers = {"Retry-After": retry_after(requests)} if status == 503 else None
+        headers = {"Retry-After": retry_after_header(requests)} if status == 503 else None
         return reply(body, status, headers)
 
     def trace(self, request: flask.Request) -> str | None:
@@ -148,8 +148,8 @@ class App:
 
     @staticmethod
     def asked_for_dry_run(request: flask.Request) -> bool:
-        asked = request.args.get("dry_run") or request.headers.get("X-Dry-Run") or ""
-        return asked.strip().lower() in TRUE_WORDS
+        asked = (request.args.get("dry_run", ""), request.headers.get("X-Dry-Run", ""))
+        return any(word.strip().lower() in TRUE_WORDS for word in asked)
 
     def health(self) -> dict[str, Any]:
         config = self.config
@@ -193,7 +193,7 @@ class App:
         )
 
 
-def retry_after(requests: list[dict[str, Any]]) -> str:
+def retry_after_header(requests: list[dict[str, Any]]) -> str:
     """The ``Retry-After`` of a 503: the longest TikTok asked for, else :data:`RETRY_AFTER`."""
     asked = [entry["retry_after"] for entry in requests if entry.get("retry_after")]
     return str(math.ceil(max(asked)) if asked else RETRY_AFTER)

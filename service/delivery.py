@@ -36,6 +36,7 @@ from tiktok_mapper.pipeline import Batch, Plan
 UNCONFIGURED = "TIKTOK_ACCESS_TOKEN_SECRET (or TIKTOK_ACCESS_TOKEN) is not set"
 SCRUB_MIN = 4  # shorter strings are too common to be telling, and too common to scrub
 SCRUBBED = "…"
+MAX_MESSAGE = 500  # characters of TikTok's message passed on
 FAILURES = {
     "refused": "TikTok refused a request",
     "unavailable": "a request could not be delivered in time",
@@ -53,8 +54,9 @@ class Call:
 
 
 def scrub(message: str, events: list[dict[str, Any]]) -> str:
-    """TikTok's ``message`` with any string we sent in ``events`` cut out, event names aside:
-    TikTok may quote a value (an IP, a URL) and answers and logs must not carry it."""
+    """TikTok's ``message`` with any string we sent in ``events`` cut out, event names aside,
+    then cut to :data:`MAX_MESSAGE`: TikTok may quote a value (an IP, a URL) and answers and
+    logs must not carry it. Cutting comes last, so that no value is left half-quoted."""
     values: set[str] = set()
 
     def walk(value: Any) -> None:
@@ -71,7 +73,7 @@ def scrub(message: str, events: list[dict[str, Any]]) -> str:
         walk({key: value for key, value in event.items() if key != "event"})
     for value in sorted(values, key=len, reverse=True):
         message = message.replace(value, SCRUBBED)
-    return message
+    return message[:MAX_MESSAGE]
 
 
 class Delivery:
@@ -123,8 +125,15 @@ class Delivery:
         indices: list[int],
         events: list[dict[str, Any]],
         call: Call,
+        refusal: Outcome | None = None,
     ) -> list[dict[str, Any]]:
-        """Send one part; split it when TikTok refuses its content; the settled entries."""
+        """Send one part; split it when TikTok refuses its content; the settled entries.
+
+        ``refusal`` is the answer to the request this part was split from: once the deadline
+        has passed, the part is not sent and keeps that answer.
+        """
+        if refusal is not None and call.deadline.remaining() <= 0:
+            return [self.settle(plan, batch, indices, events, refusal, call)]
         if call.gave_up is not None:
             outcome = Outcome("unavailable", message="not sent: " + call.gave_up.message)
             outcome.retry_after = call.gave_up.retry_after
@@ -142,8 +151,8 @@ class Delivery:
                 events,
                 outcome,
             )
-            return self.send(plan, batch, indices[:half], events[:half], call) + self.send(
-                plan, batch, indices[half:], events[half:], call
+            return self.send(plan, batch, indices[:half], events[:half], call, outcome) + self.send(
+                plan, batch, indices[half:], events[half:], call, outcome
             )
         if outcome.kind == "unavailable":
             call.gave_up = outcome
@@ -154,7 +163,12 @@ class Delivery:
             self.log(call, "WARNING", f"TikTok: retrying in {wait:.2f} s", batch, events, outcome)
 
         body = {**batch.body(), "data": events}
-        return self.client.send(body, call.token, call.deadline, on_retry)
+        outcome = self.client.send(body, call.token, call.deadline, on_retry)
+        # Scrubbed here, once, so that nothing downstream (a later part's "not sent", the
+        # warnings of a partial success, the logs) can carry a value TikTok quoted.
+        outcome.message = scrub(outcome.message, events)
+        outcome.warnings = [scrub(warning, events) for warning in outcome.warnings]
+        return outcome
 
     def with_fresh_token(
         self, batch: Batch, events: list[dict[str, Any]], call: Call, refusal: Outcome

@@ -142,6 +142,7 @@ class SecretManager:
         """The value and the version name that answered (``…/versions/7``)."""
         import requests
         from google.api_core import exceptions as google
+        from google.auth import exceptions as auth
 
         transient = (
             google.ServiceUnavailable,
@@ -151,6 +152,7 @@ class SecretManager:
             google.GatewayTimeout,
             google.BadGateway,
             requests.RequestException,  # the REST transport lets connection errors through
+            auth.TransportError,  # the credentials could not be refreshed: no answer
         )
         client = self.client(variable)
         deadline = self.backoff.deadline(self.deadline)
@@ -159,7 +161,11 @@ class SecretManager:
             timeout = min(self.attempt_timeout, max(deadline.remaining(), 0.5))
             try:
                 response = client.access_secret_version(name=name, retry=None, timeout=timeout)
-            except transient as error:
+            except (*transient, auth.RefreshError) as error:
+                if isinstance(error, auth.RefreshError) and not getattr(error, "retryable", False):
+                    raise SecretError(
+                        "misconfigured", f"{variable}: the Google credentials were refused"
+                    ) from None
                 if self.backoff.pause(attempt, deadline) is None:
                     raise SecretError(
                         "unavailable",

@@ -37,7 +37,8 @@ CONTENT_CODES = frozenset(
 CONNECT_TIMEOUT = 3.05  # seconds; just over a TCP retransmission window
 READ_TIMEOUT = 10.0  # seconds; also never more than what is left of the deadline (at least 1 s)
 POOL_SIZE = 32  # kept-alive connections, for the threads of one instance
-MAX_MESSAGE = 500
+MAX_READ = 100_000  # characters of TikTok's message kept until it is scrubbed and cut
+MAX_RETRY_AFTER = 3600.0  # seconds; a longer Retry-After is read as this
 
 
 @dataclass
@@ -65,14 +66,15 @@ def retry_after(header: str | None) -> float | None:
         return None
     text = header.strip()
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+        try:
+            seconds = email.utils.parsedate_to_datetime(text).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if seconds != seconds:  # NaN
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def read_answer(response: requests.Response) -> Outcome:
@@ -90,7 +92,7 @@ def read_answer(response: requests.Response) -> Outcome:
         if response.ok:
             return Outcome("retry", message=f"HTTP {status} without TikTok's JSON answer")
         return Outcome("refused", message=f"HTTP {status} from TikTok")
-    message = str(answer.get("message") or "")[:MAX_MESSAGE]
+    message = str(answer.get("message") or "")[:MAX_READ]
     request_id = answer.get("request_id")
     request_id = str(request_id) if request_id else None
     if response.ok and code in (0, PARTIAL):

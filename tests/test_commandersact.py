@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import post
+from tests.conftest import COMPLETE, post
 from tests.golden import fixtures, load, run
 from tiktok_mapper.commandersact import EVENTS
 
@@ -32,3 +32,33 @@ def test_each_row_of_the_event_table(client, name, source):
         assert result["status"] == "skipped"
     else:
         assert (result["status"], result["event"]) == ("would_send", expected)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("properties.num_items", 5, "must be an array"),
+        ("properties.contents", 7, "must be an array"),
+        ("page.url", "x" * 10_001, "must be at most 10000 characters long"),
+        ("user.email", {"address": "jane@example.com"}, "must be a string or a number"),
+        ("user.external_id", True, "must be a string or a number"),
+        ("properties.value", [1], "must be a number"),
+    ],
+)
+def test_a_smart_mapped_value_of_the_wrong_kind_rejects_the_event(
+    make_client, field, value, message
+):
+    """The schema checks the standard sources; a smart-mapped path may point anywhere."""
+    client = make_client(**COMPLETE, DRY_RUN="true", TIKTOK_SMART_MAPPING=f'{{"{field}": "crm.x"}}')
+    answer = post(client, "/commandersact", {"event_name": "purchase", "crm": {"x": value}})
+    assert answer.status_code == 400
+    assert answer.get_json()["results"][0]["errors"] == [{"path": "$.crm.x", "message": message}]
+    assert "jane@example.com" not in answer.get_data(as_text=True)
+
+
+def test_a_phone_with_the_international_prefix_00_needs_no_region(client):
+    event = {"event_name": "contact", "id": "P-1", "user": {"phone": "0033 6 12 34 56 78"}}
+    data = post(client, "/commandersact", event).get_json()["payloads"][0]["data"][0]
+    assert data["user"]["phone"] == [
+        "42d573cfc315801d4cd8eddd5416b416a0bf298b9b9e12d6b07442c91db42bd8"
+    ]

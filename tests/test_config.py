@@ -66,3 +66,10 @@ def test_defaults():
     assert (config.view_content_events, config.ga4_purchase_event) == ("view_item", "PlaceAnOrder")
     assert config.event_mapping == {}
     assert config.pixel_id is None
+
+
+def test_a_standard_name_in_another_casing_is_written_in_tiktoks():
+    config = from_environment(
+        {"TIKTOK_EVENT_MAPPING": '{"purchase": "completepayment", "optin": "Newsletter_Optin"}'}
+    )
+    assert config.event_mapping == {"purchase": "CompletePayment", "optin": "Newsletter_Optin"}

@@ -254,3 +254,12 @@ def test_log_lines_carry_the_trace(make_client, capsys):
     post(client, "/commandersact", PURCHASE, headers={"X-Cloud-Trace-Context": "abc123/1;o=1"})
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["logging.googleapis.com/trace"] == "projects/proj-1/traces/abc123"
+
+
+def test_either_the_query_or_the_header_asks_for_a_dry_run(make_client):
+    client = make_client(**COMPLETE, TIKTOK_ACCESS_TOKEN="tok")
+    answer = post(
+        client, "/commandersact", PURCHASE, query_string={"dry_run": "no"},
+        headers={"X-Dry-Run": "true"},
+    )  # fmt: skip
+    assert answer.get_json()["dry_run"] is True

@@ -30,3 +30,30 @@ def test_a_request_body_without_usable_events_is_refused(client, body, status, k
     answer = post(client, "/tiktok", body)
     assert answer.status_code == status
     assert answer.get_json()["error"] == kind
+
+
+@pytest.mark.parametrize(
+    ("event", "path"),
+    [
+        ({"event": "Purchase", "app": {"app_name": "Shop"}}, "$.app.app_id"),
+        ({"event": "Purchase", "lead": {"lead_event_source": "HubSpot"}}, "$.lead.lead_id"),
+    ],
+)
+def test_an_app_or_lead_object_without_its_id_rejects_the_event(client, event, path):
+    """TikTok refuses the object without its id, and with it the whole request."""
+    answer = post(client, "/tiktok", event)
+    assert answer.status_code == 400
+    assert answer.get_json()["results"][0]["errors"][0]["path"] == path
+
+
+def test_an_unknown_key_that_is_not_a_plain_name_is_not_quoted(client):
+    event = {"event": "Purchase", "user": {"jane.doe@example.com": "x"}}
+    answer = post(client, "/tiktok", {"data": [event], "jane@example.com": 1})
+    assert answer.status_code == 200
+    text = answer.get_data(as_text=True)
+    assert "jane.doe@example.com" not in text
+    assert "jane@example.com" not in text
+    assert (
+        "$.user[…] left out: not a field of TikTok's event"
+        in answer.get_json()["results"][0]["warnings"]
+    )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tiktok_mapper.normalize import CUSTOM_EVENT_NAME
+from tiktok_mapper.normalize import Invalid, explicit_event_name, flag
 
 VIEW_CONTENT_CHOICES = ("page_view", "view_item", "both")
 GA4_PURCHASE_CHOICES = ("PlaceAnOrder", "CompletePayment")
@@ -51,12 +51,7 @@ def text(value: str) -> str:
 
 
 def boolean(value: str) -> bool:
-    word = value.strip().lower()
-    if word in {"true", "1", "yes"}:
-        return True
-    if word in {"false", "0", "no", ""}:
-        return False
-    raise ValueError("must be true or false")
+    return flag(value)  # its Invalid is a ValueError: the variable gets named
 
 
 def one_of(*choices: str) -> Callable[[str], str]:
@@ -79,15 +74,19 @@ def json_object(value: str) -> dict[str, Any]:
 
 
 def event_mapping(value: str) -> dict[str, str | None]:
+    """Names checked, and a standard TikTok name in another casing (``completepayment``) written
+    in TikTok's (``CompletePayment``): TikTok would take the first for a custom event."""
     mapping = json_object(value)
     for name, tiktok in mapping.items():
-        if tiktok is not None and not (
-            isinstance(tiktok, str) and CUSTOM_EVENT_NAME.fullmatch(tiktok)
-        ):
+        if tiktok is None:
+            continue
+        try:
+            mapping[name], _ = explicit_event_name(tiktok)
+        except Invalid:
             raise ValueError(
                 f"maps {name!r} to an invalid TikTok event name: use null, or up to 50 letters, "
                 "digits, '_' or '-' starting with a letter"
-            )
+            ) from None
     return mapping
 
 

@@ -387,6 +387,9 @@ def _assemble_list(
     context: Context,
     result: Assembled,
 ) -> None:
+    if not isinstance(elements, list):  # the schemas say array; a smart mapping may not
+        result.errors.append({"path": label, "message": "must be an array"})
+        return
     built = []
     for index, element in enumerate(elements):
         one = assemble(spec.each, element, tags, context)

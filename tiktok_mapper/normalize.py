@@ -62,6 +62,8 @@ CURRENCIES = frozenset(  # a table to read, not to type out as a list
     "HUF IDR ILS INR ISK JPY KES KHR KRW KWD KZT MAD MOP MXN MYR NGN NIO NOK NZD OMR PEN PHP PKR "
     "PLN PYG QAR RON RUB SAR SEK SGD THB TRY TWD UAH USD VES VND ZAR".split()
 )
+TRUE_WORDS = frozenset({"true", "1", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "no"})
 ATT_STATUSES = frozenset({"AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE"})
 CONTENT_TYPES = frozenset({"product", "product_group"})
 EVENT_SOURCES = ("web", "app", "offline", "crm")
@@ -84,6 +86,23 @@ MILLISECONDS_FROM = 1e11
 MICROSECONDS_FROM = 1e14
 
 
+MAX_TEXT = 10_000  # characters: the longest string any field may hold
+MAX_AMOUNT = 1e15  # the largest value or price sent (TikTok's schema here says so too)
+
+
+def scalar(value: Any) -> str:
+    """The text of a string or a number. Anything else (an object, an array, true) is refused:
+    the schemas allow only these where a field is read, but ``TIKTOK_SMART_MAPPING`` may point
+    a field anywhere in an event."""
+    if type(value) is str:
+        if len(value) > MAX_TEXT:
+            raise Invalid(f"must be at most {MAX_TEXT} characters long")
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number_text(value)
+    raise Invalid("must be a string or a number")
+
+
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -92,7 +111,7 @@ def _unless_hashed(convert: Callable[[str], str | None]) -> Normaliser:
     """A normaliser that passes hashes through and gives ``convert(text)`` otherwise."""
 
     def normalise(value: Any, _context: Context) -> str | None:
-        text = str(value).strip()
+        text = scalar(value).strip()
         if not text:
             return None
         if len(text) == 64 and HEX64.fullmatch(text):
@@ -129,7 +148,9 @@ def e164(value: Any, region: str | None) -> str | None:
         return None
     if E164.fullmatch(text):
         return text
-    if "+" not in text and not text.startswith("00") and region is None:
+    if text.startswith("00") and region is None:
+        text = "+" + text[2:]  # 00 is the international prefix of most countries
+    if "+" not in text and region is None:
         raise LeftOut("has no country code and TIKTOK_DEFAULT_PHONE_REGION is not set")
     import phonenumbers  # here: only numbers not yet in E.164 need the library
 
@@ -144,7 +165,7 @@ def e164(value: Any, region: str | None) -> str | None:
 
 def hash_phone(value: Any, context: Context) -> str | None:
     """SHA-256 of the E.164 form, ``+`` included; hashes pass through."""
-    text = str(value).strip()
+    text = scalar(value).strip()
     if len(text) == 64 and HEX64.fullmatch(text):
         return text.lower()
     number = e164(text, context.phone_region)
@@ -153,14 +174,12 @@ def hash_phone(value: Any, context: Context) -> str | None:
 
 def text(value: Any, _context: Context | None = None) -> str | None:
     """A string as given (numbers written out); empty strings are not sent."""
-    if isinstance(value, str):
-        return value or None
-    return _number_text(value)
+    return scalar(value) or None
 
 
 def identifier(value: Any, _context: Context | None = None) -> str | None:
     """An id TikTok wants as a string (``content_id``, ``order_id``, ``event_id``): trimmed."""
-    return (value.strip() or None) if isinstance(value, str) else _number_text(value)
+    return scalar(value).strip() or None
 
 
 def _number_text(value: Any) -> str:
@@ -171,15 +190,7 @@ def _number_text(value: Any) -> str:
 
 def place(value: Any, _context: Context | None = None) -> str | None:
     """City, state, country: sent in clear, lowercased, letters and digits only."""
-    return "".join(char for char in str(value).lower() if char.isalnum()) or None
-
-
-def upper(value: Any, _context: Context | None = None) -> str | None:
-    return str(value).strip().upper() or None
-
-
-def lower(value: Any, _context: Context | None = None) -> str | None:
-    return str(value).strip().lower() or None
+    return "".join(char for char in scalar(value).lower() if char.isalnum()) or None
 
 
 ADVERTISING_ID = re.compile(r"[0-9A-Fa-f-]+")
@@ -201,7 +212,7 @@ gaid = _advertising_id(str.lower)
 
 
 def att_status(value: Any, _context: Context | None = None) -> str | None:
-    status = str(value).strip().upper()
+    status = scalar(value).strip().upper()
     if not status:
         return None
     if status not in ATT_STATUSES:
@@ -210,7 +221,7 @@ def att_status(value: Any, _context: Context | None = None) -> str | None:
 
 
 def content_type(value: Any, _context: Context | None = None) -> str | None:
-    kind = str(value).strip().lower()
+    kind = scalar(value).strip().lower()
     if not kind:
         return None
     if kind not in CONTENT_TYPES:
@@ -221,7 +232,7 @@ def content_type(value: Any, _context: Context | None = None) -> str | None:
 def number(value: Any, _context: Context | None = None) -> float | int:
     """A finite number; numeric strings are read as numbers."""
     kind = type(value)
-    if (kind is float or kind is int) and -1e15 <= value <= 1e15:  # the common case, quickly
+    if (kind is float or kind is int) and -MAX_AMOUNT <= value <= MAX_AMOUNT:  # the common case
         return value  # type: ignore[no-any-return]
     if isinstance(value, str):
         if not NUMERIC.fullmatch(value):
@@ -248,11 +259,13 @@ def integer(value: Any, _context: Context | None = None) -> int:
 
 def count(value: Any, _context: Context | None = None) -> int:
     """How many elements an array has (``num_items``)."""
+    if not isinstance(value, list):
+        raise Invalid("must be an array")
     return len(value)
 
 
 def currency(value: Any, _context: Context | None = None) -> str | None:
-    code = str(value).strip().upper()
+    code = scalar(value).strip().upper()
     if not code:
         return None
     if code not in CURRENCIES:
@@ -265,9 +278,9 @@ def flag(value: Any, _context: Context | None = None) -> bool:
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower()
-    if word in {"true", "1", "yes"}:
+    if word in TRUE_WORDS:
         return True
-    if word in {"false", "0", "no"}:
+    if word in FALSE_WORDS:
         return False
     raise Invalid("must be true or false")
 

@@ -136,6 +136,13 @@ class PassThrough:
             built.errors.append(
                 {"path": where, "message": f"is required for {envelope.event_source} events"}
             )
+        for inner in ("app.app_id", "lead.lead_id"):  # TikTok refuses the object without its id
+            outer = inner.split(".")[0]
+            if outer in built.data and missing(built.data, inner) and inner != needed:
+                path = json_path(inner.split("."))
+                built.errors.append(
+                    {"path": path, "message": f"is required when $.{outer} is given"}
+                )
         if built.errors:
             return Rejected(built.errors)
         warnings = list(envelope.warnings)
@@ -157,7 +164,7 @@ class PassThrough:
         else:
             asked = given.get("event_source_id")
             configured, variable = source_id(self.config, source)
-            if asked is not None and configured and n.identifier(asked) != configured:
+            if asked is not None and configured and _text_or_none(asked) != configured:
                 message = (
                     f"of the request body must be {variable} (this function sends to its own only)"
                 )
@@ -168,17 +175,30 @@ class PassThrough:
         if errors:
             return Rejected(errors)
         warnings = tuple(
-            f"{json_path([key])} of the request body left out: not sent by this function"
+            f"{_named(json_path([key]))} of the request body left out: not sent by this function"
             for key in given
             if key not in ENVELOPE_KEYS
         )
         return Envelope(source, (code or "").strip() or None, warnings)
 
 
+def _text_or_none(value: Any) -> str | None:
+    try:
+        return n.identifier(value)
+    except n.Invalid:
+        return None
+
+
+def _named(path: str) -> str:
+    """``path``, unless a key in it is not a plain name: a sender's key may be personal data
+    (``$.user['jane@example.com']``), so only its parent is named."""
+    return path if "['" not in path else path[: path.index("['")] + "[…]"
+
+
 def _left_out(event: dict[str, Any]) -> list[str]:
     """Warnings for the fields of ``event`` that are not sent."""
     left = [
-        f"{path} left out: not a field of TikTok's event"
+        f"{_named(path)} left out: not a field of TikTok's event"
         for path in schema(INPUT_SCHEMA).unknown(event)
     ]
     properties = event.get("properties")

@@ -219,3 +219,43 @@ def test_a_refused_value_is_not_served_stale(secret_manager, manager, clock):
     secret_manager.down = True
     with pytest.raises(SecretError):
         token.get()
+
+
+class _FailingCredentials(SecretManager):
+    """A manager whose client fails as Google credentials do when they cannot be refreshed
+    (no real credentials can run here: the metadata server is out of reach on purpose)."""
+
+    def __init__(self, error, clock):
+        super().__init__(None, Backoff.within(1.0, clock=clock, sleep=clock.sleep), deadline=1.0)
+        self.error = error
+        self.calls = 0
+
+    def client(self, variable):
+        manager = self
+
+        class Client:
+            def access_secret_version(self, **_):
+                manager.calls += 1
+                raise manager.error
+
+        return Client()
+
+
+def test_credentials_that_cannot_be_refreshed_in_time_are_an_outage(clock):
+    from google.auth.exceptions import TransportError
+
+    manager = _FailingCredentials(TransportError("metadata server unreachable"), clock)
+    with pytest.raises(SecretError) as raised:
+        cached(manager, clock).get()
+    assert raised.value.kind == "unavailable"
+    assert manager.calls > 1  # retried within the deadline
+
+
+def test_credentials_refused_for_good_are_a_configuration_error(clock):
+    from google.auth.exceptions import RefreshError
+
+    manager = _FailingCredentials(RefreshError("invalid_grant"), clock)
+    with pytest.raises(SecretError) as raised:
+        cached(manager, clock).get()
+    assert (raised.value.kind, manager.calls) == ("misconfigured", 1)
+    assert VARIABLE in raised.value.message
