@@ -165,7 +165,7 @@ class Ga4:
         built = assemble(FIELDS, readable, WEB, context)
         if built.errors:
             return Rejected(built.errors)
-        _sum_value(built.data)
+        _sum_value(built.data, built.warnings)
         warnings.extend(built.warnings)
         data = finish(tiktok, built.data, event, context, warnings)
         return Mapped("web", data, warnings)
@@ -226,12 +226,17 @@ def _contents_parsed(event: dict[str, Any]) -> dict[str, Any] | Rejected:
     return Rejected(errors) if errors else parsed
 
 
-def _sum_value(data: dict[str, Any]) -> None:
-    """No value given, but priced contents: the sum of price * quantity (1 when not given), to 2 decimals."""
+def _sum_value(data: dict[str, Any], warnings: list[str]) -> None:
+    """No value given, but priced contents: the sum of price * quantity (1 when not given), to 2
+    decimals. A sum past what ``value`` may be (each term is within it, their sum need not) is
+    left out with a warning, like any value that cannot be sent."""
     properties = data.get("properties")
     if not properties or "value" in properties:
         return
     priced = [c for c in properties.get("contents", ()) if "price" in c]
     if priced:
-        total = sum(c["price"] * c.get("quantity", 1) for c in priced)
-        properties["value"] = round(total, 2)
+        total = round(sum(c["price"] * c.get("quantity", 1) for c in priced), 2)
+        if abs(total) > n.MAX_AMOUNT:
+            warnings.append("properties.value left out: the sum of price * quantity is over 10^15")
+            return
+        properties["value"] = total
