@@ -81,13 +81,13 @@ STANDARD_EVENTS = {
         "LoanApproval LoanDisbursal Login Rate Registration SpendCredits UnlockAchievement"
     ).split()
 }
+MAX_AMOUNT = 1e15  # the largest value, price or quantity TikTok's schema lets through
 # Past this, a Unix time in seconds is read as milliseconds, then as microseconds.
 MILLISECONDS_FROM = 1e11
 MICROSECONDS_FROM = 1e14
 
 
 MAX_TEXT = 10_000  # characters: the longest string any field may hold
-MAX_AMOUNT = 1e15  # the largest value or price sent (TikTok's schema here says so too)
 
 
 def scalar(value: Any) -> str:
@@ -240,9 +240,9 @@ def number(value: Any, _context: Context | None = None) -> float | int:
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Invalid("must be a number")
-    if isinstance(value, int) and abs(value) > 1e15:
+    if isinstance(value, int) and abs(value) > MAX_AMOUNT:
         raise Invalid("must be a number below 10^15")
-    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= 1e15):
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= MAX_AMOUNT):
         raise Invalid("must be a finite number below 10^15")
     return value
 

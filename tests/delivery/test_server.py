@@ -8,28 +8,19 @@ reads for personal data and secrets.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from tests.conftest import GUARD_ENV, ROOT
+from tests.conftest import GUARD_ENV
 from tests.delivery.conftest import PERSONAL, PROJECT, live_environment, personal_event
 from tests.fakes.secret_manager import FakeSecretManager
 from tests.fakes.server import Reply
 from tests.fakes.tiktok import TOKEN, FakeTikTok
+from tests.process import function_server
 
 KEY = "caller-key-from-secret-manager"
-START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +29,6 @@ def server(tmp_path_factory):
     with FakeTikTok() as tiktok, FakeSecretManager() as secret_manager:
         secret_manager.add_version(PROJECT, "tiktok-token", TOKEN)
         secret_manager.add_version(PROJECT, "caller-key", KEY)
-        port = free_port()
         environment = {
             **GUARD_ENV,
             **live_environment(tiktok, secret_manager),
@@ -47,32 +37,8 @@ def server(tmp_path_factory):
             "PATH": "/usr/bin:/bin",
         }
         log = tmp_path_factory.mktemp("server") / "stdout.log"
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "functions_framework", "--target", "tiktok_events",
-                 "--source", str(ROOT / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
-                cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_for_health(base, process)
-                yield base, tiktok, secret_manager, log
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
-
-
-def wait_for_health(base: str, process: subprocess.Popen) -> None:
-    give_up = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server stopped with code {process.returncode}")
-        try:
-            if requests.get(base + "/health", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not answer /health in time")
+        with function_server(environment, log) as base:
+            yield base, tiktok, secret_manager, log
 
 
 def send(base: str, body, key: str | None = KEY) -> requests.Response:

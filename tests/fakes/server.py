@@ -1,7 +1,9 @@
 """A loopback HTTP server in a thread, shared by the fakes.
 
 Words used here: a *reply* is what the fake sends back: HTTP status, JSON (or raw bytes) body,
-extra headers and a delay before answering (to play a slow service).
+extra headers and a delay before answering (to play a slow service); a *dropped* reply is no
+reply at all: the fake closes the connection instead (a crash or a network cut after the
+request arrived).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Reply:
     body: Any = None  # JSON value, or bytes sent as they are
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drop: bool = False
 
 
 @dataclass
@@ -33,6 +36,10 @@ class Seen:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+class Listener(ThreadingHTTPServer):
+    request_queue_size = 128  # the stdlib's 5 refuses connections when many threads connect at once
 
 
 class LoopbackServer:
@@ -56,6 +63,9 @@ class LoopbackServer:
                 reply = fake.answer(request)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    return
                 raw = (
                     reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
                 )
@@ -76,7 +86,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = Listener(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()

@@ -8,12 +8,24 @@ batch index and quotes the event's IP, as a validation message may); else ``0``,
 are recorded in :attr:`accepted`. A test scripts other answers (HTTP 503, 429 with
 ``Retry-After``, code 40100, a slow answer …) with :meth:`then`, or every answer with
 :attr:`always` (an outage).
+
+*Faults* (:class:`Faults`) are injected at set rates instead, for load tests: HTTP 503, code
+40100, a slow answer, or a dropped connection *after* the events were accepted (the answer is
+lost, so the sender will send them again); and *outages*: for the last ``outage_seconds`` of
+every ``outage_period`` (counted from the first request), every request gets HTTP 503. Like TikTok, the fake deduplicates: :attr:`delivered`
+counts each *delivery key* (``event_source_id``, ``event``, ``event_id``) it accepted, so a test
+can check that every event arrived exactly once after deduplication, and how many repeats
+TikTok would have dropped.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import deque
+import random
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.server import LoopbackServer, Reply, Seen
@@ -27,6 +39,44 @@ def coded(code: int, message: str = "", **headers: str) -> Reply:
     return Reply(200, {"code": code, "message": message, "data": {}}, headers)
 
 
+@dataclass
+class Faults:
+    """The share of requests (0 to 1) that meet each fault; the rest are judged as usual."""
+
+    unavailable: float = 0.0  # HTTP 503, an HTML body
+    throttled: float = 0.0  # HTTP 200, code 40100
+    slow: float = 0.0  # answered normally after slow_seconds
+    dropped: float = 0.0  # accepted, then the connection is closed without an answer
+    slow_seconds: float = 0.5
+    outage_period: float = 0.0  # seconds; 0: no outages
+    outage_seconds: float = 0.0
+    seed: int = 7
+    injected: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.seed)
+        self.started: float | None = None
+
+    def draw(self) -> str | None:
+        """The fault the next request meets, if any."""
+        with self.lock:
+            now = time.monotonic()
+            self.started = self.started or now
+            if self.outage_period:
+                into = (now - self.started) % self.outage_period
+                if into >= self.outage_period - self.outage_seconds:
+                    self.injected["outage"] += 1
+                    return "unavailable"
+            roll = self.random.random()
+            for kind in ("unavailable", "throttled", "slow", "dropped"):
+                roll -= getattr(self, kind)
+                if roll < 0:
+                    self.injected[kind] += 1
+                    return kind
+        return None
+
+
 class FakeTikTok(LoopbackServer):
     def __init__(self, tokens: tuple[str, ...] = (TOKEN,)) -> None:
         super().__init__()
@@ -35,6 +85,8 @@ class FakeTikTok(LoopbackServer):
         self.script: deque[Reply] = deque()
         self.always: Reply | None = None
         self.accepted: list[dict[str, Any]] = []  # events of requests answered with code 0
+        self.delivered: Counter[tuple[str, str, str]] = Counter()  # delivery key → times accepted
+        self.faults: Faults | None = None
         self.numbers = itertools.count(1)
 
     @property
@@ -52,6 +104,11 @@ class FakeTikTok(LoopbackServer):
         request_id = f"fake-request-{next(self.numbers)}"
         with self.lock:
             reply = self.always or (self.script.popleft() if self.script else None)
+        fault = self.faults.draw() if reply is None and self.faults else None
+        if fault == "unavailable":
+            reply = Reply(503, b"<html>Service Unavailable</html>", {"Content-Type": "text/html"})
+        elif fault == "throttled":
+            reply = coded(40100, "Too many requests. Please retry in some time.")
         if reply is None:
             reply = self.judge(request)
         if isinstance(reply.body, dict) and "code" in reply.body:
@@ -59,9 +116,17 @@ class FakeTikTok(LoopbackServer):
                 reply.status, {**reply.body, "request_id": request_id}, reply.headers, reply.delay
             )
         if reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("code") == 0:
-            with self.lock:
-                self.accepted.extend(request.json()["data"])
+            self.accept(request.json())
+        if fault == "slow":
+            reply.delay = self.faults.slow_seconds  # type: ignore[union-attr]
+        reply.drop = fault == "dropped"
         return reply
+
+    def accept(self, body: dict[str, Any]) -> None:
+        source_id = str(body.get("event_source_id"))
+        with self.lock:
+            self.accepted.extend(body["data"])
+            self.delivered.update((source_id, e["event"], e["event_id"]) for e in body["data"])
 
     def judge(self, request: Seen) -> Reply:
         if request.path != PATH or request.method != "POST":
