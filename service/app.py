@@ -113,8 +113,8 @@ class App:
             requests, payloads = pipeline.would_send(plan)
         else:
             requests = self.delivery.deliver(plan, self.trace(request))
-        status = report.http_status(plan.results)
         body = report.answer(plan.results, requests, dry_run, payloads)
+        status = report.http_status(body)
         self.log_request(request, source.name, body, status, started)
         headers = {"Retry-After": retry_after_header(requests)} if status == 503 else None
         return reply(body, status, headers)

@@ -95,7 +95,7 @@ def main(
     answer = report.answer(plan.results, requests, dry_run=True, payloads=payloads)
     print(json.dumps(answer, indent=2, ensure_ascii=False), file=out)
     counts = ", ".join(f"{answer[s]} {s}" for s in report.STATUSES if answer[s])
-    print(f"HTTP {report.http_status(plan.results)}: {counts}", file=err)
+    print(f"HTTP {report.http_status(answer)}: {counts}", file=err)
     went_through = all(r["status"] in report.WENT_THROUGH for r in plan.results)
     return OK if went_through else EVENT_NOT_THROUGH
 

@@ -35,19 +35,18 @@ def answer(
     return body
 
 
-def http_status(results: list[dict[str, Any]]) -> int:
-    """The first that applies: 503, 500, 400, 502, 207, 200 (CONTRACT §2)."""
-    errors = Counter(r.get("error") for r in results if r["status"] == "failed")
-    statuses = Counter(result["status"] for result in results)
-    went_through = sum(statuses[status] for status in WENT_THROUGH)
-    if errors["unavailable"]:
+def http_status(answer: dict[str, Any]) -> int:
+    """The first that applies to an :func:`answer`: 503, 500, 400, 502, 207, 200 (CONTRACT §2)."""
+    errors = {r.get("error") for r in answer["results"] if r["status"] == "failed"}
+    went_through = sum(answer[status] for status in WENT_THROUGH)
+    if "unavailable" in errors:
         return 503
-    if errors["misconfigured"]:
+    if "misconfigured" in errors:
         return 500
-    if results and statuses["rejected"] == len(results):
+    if answer["received"] and answer["rejected"] == answer["received"]:
         return 400
-    if errors["refused"] and not went_through:
+    if "refused" in errors and not went_through:
         return 502
-    if statuses["rejected"] or errors["refused"]:
+    if answer["rejected"] or "refused" in errors:
         return 207
     return 200
