@@ -211,22 +211,23 @@ idfa = _advertising_id(str.upper)
 gaid = _advertising_id(str.lower)
 
 
-def att_status(value: Any, _context: Context | None = None) -> str | None:
-    status = scalar(value).strip().upper()
-    if not status:
-        return None
-    if status not in ATT_STATUSES:
-        raise LeftOut("is not one of " + ", ".join(sorted(ATT_STATUSES)))
-    return status
+def _one_of(choices: frozenset[str], case: Callable[[str], str], why: str) -> Normaliser:
+    """A normaliser for a word TikTok knows (in ``case``); another word is left out, ``why``."""
+
+    def normalise(value: Any, _context: Context | None = None) -> str | None:
+        word = case(scalar(value).strip())
+        if not word:
+            return None
+        if word not in choices:
+            raise LeftOut(why)
+        return word
+
+    return normalise
 
 
-def content_type(value: Any, _context: Context | None = None) -> str | None:
-    kind = scalar(value).strip().lower()
-    if not kind:
-        return None
-    if kind not in CONTENT_TYPES:
-        raise LeftOut("is not product or product_group")
-    return kind
+att_status = _one_of(ATT_STATUSES, str.upper, "is not one of " + ", ".join(sorted(ATT_STATUSES)))
+content_type = _one_of(CONTENT_TYPES, str.lower, "is not product or product_group")
+currency = _one_of(CURRENCIES, str.upper, "is not a currency TikTok accepts")
 
 
 def number(value: Any, _context: Context | None = None) -> float | int:
@@ -262,15 +263,6 @@ def count(value: Any, _context: Context | None = None) -> int:
     if not isinstance(value, list):
         raise Invalid("must be an array")
     return len(value)
-
-
-def currency(value: Any, _context: Context | None = None) -> str | None:
-    code = scalar(value).strip().upper()
-    if not code:
-        return None
-    if code not in CURRENCIES:
-        raise LeftOut("is not a currency TikTok accepts")
-    return code
 
 
 def flag(value: Any, _context: Context | None = None) -> bool:
