@@ -95,12 +95,10 @@ class App:
         if denied is not None:
             return denied
         limit = self.settings.max_body_bytes
-        if (request.content_length or 0) > limit:
+        raw = read_body(request, limit)
+        if raw is None:
             return refusal(413, "body_too_large", f"the body is over {limit} bytes")
-        raw = request.stream.read(limit + 1)
-        if len(raw) > limit:
-            return refusal(413, "body_too_large", f"the body is over {limit} bytes")
-        if request.mimetype != "application/json":
+        if not is_json(request.environ.get("CONTENT_TYPE", "")):
             return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
         started = time.perf_counter()
         try:
@@ -120,7 +118,7 @@ class App:
         return reply(body, status, headers)
 
     def trace(self, request: flask.Request) -> str | None:
-        return self.logger.trace(request.headers.get("X-Cloud-Trace-Context"))
+        return self.logger.trace(request.environ.get("HTTP_X_CLOUD_TRACE_CONTEXT"))
 
     def check_caller(self, request: flask.Request) -> flask.Response | None:
         """``None`` when the caller may go on: no key is configured, or ``X-Api-Key`` is it."""
@@ -148,7 +146,11 @@ class App:
 
     @staticmethod
     def asked_for_dry_run(request: flask.Request) -> bool:
-        asked = (request.args.get("dry_run", ""), request.headers.get("X-Dry-Run", ""))
+        environ = request.environ  # read directly: parsing every query and header costs 15 µs
+        query = (
+            request.args.get("dry_run", "") if "dry_run" in environ.get("QUERY_STRING", "") else ""
+        )
+        asked = (query, environ.get("HTTP_X_DRY_RUN", ""))
         return any(word.strip().lower() in TRUE_WORDS for word in asked)
 
     def health(self) -> dict[str, Any]:
@@ -191,6 +193,21 @@ class App:
             warnings=sum(len(r.get("warnings", ())) for r in body["results"] + body["requests"]),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
+
+
+def read_body(request: flask.Request, limit: int) -> bytes | None:
+    """The body, or ``None`` when it is over ``limit`` bytes (with a Content-Length, known
+    before reading; without one, chunked, after reading up to the limit)."""
+    length = request.environ.get("CONTENT_LENGTH", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    raw = request.stream.read(limit + 1)
+    return None if len(raw) > limit else raw
+
+
+def is_json(content_type: str) -> bool:
+    """``application/json``, parameters (``; charset=utf-8``) allowed, in any case."""
+    return content_type.partition(";")[0].strip().lower() == "application/json"
 
 
 def retry_after_header(requests: list[dict[str, Any]]) -> str:
