@@ -11,7 +11,7 @@ import hmac
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import flask
@@ -26,7 +26,6 @@ from tiktok_mapper.body import BodyError
 from tiktok_mapper.config import Config
 from tiktok_mapper.normalize import TRUE_WORDS
 
-ROUTES = {"/commandersact": "commandersact", "/ga4": "ga4", "/tiktok": "tiktok"}
 RETRY_AFTER = 30  # seconds a sender waits after a 503 when TikTok gave no Retry-After
 
 
@@ -47,15 +46,15 @@ class App:
         config: Config,
         settings: Settings,
         delivery: Delivery,
-        clock: Callable[[], float] = time.time,
+        logger: Logger,
         api_key: Secret | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.sources = pipeline.configure(config)
+        self.routes = {"/" + name: source for name, source in self.sources.items()}
         self.delivery = delivery
-        self.clock = clock
-        self.logger = Logger(settings.log_level, settings.google_cloud_project)
+        self.logger = logger
         self.api_key = api_key
 
     @classmethod
@@ -76,7 +75,7 @@ class App:
             project, manager, ttl, logger,
         )  # fmt: skip
         delivery = Delivery(settings, token, logger=logger)
-        return cls(config, settings, delivery, api_key=api_key)
+        return cls(config, settings, delivery, logger, api_key=api_key)
 
     def handle(self, request: flask.Request) -> flask.Response:
         path = request.path.rstrip("/") or "/"
@@ -84,11 +83,10 @@ class App:
             if request.method not in {"GET", "HEAD"}:
                 return refusal(405, "method_not_allowed", "use GET", Allow="GET, HEAD")
             return reply(self.health(), 200)
-        if path not in ROUTES:
-            return refusal(404, "not_found", "routes: POST " + ", ".join(ROUTES) + "; GET /health")
-        source = self.sources.get(ROUTES[path])
+        source = self.routes.get(path)
         if source is None:
-            return refusal(404, "not_found", f"{path} is not built yet")
+            routes = ", ".join(self.routes)
+            return refusal(404, "not_found", f"routes: POST {routes}; GET /health")
         if request.method != "POST":
             return refusal(405, "method_not_allowed", "use POST", Allow="POST")
         denied = self.check_caller(request)
@@ -102,18 +100,19 @@ class App:
             return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
         started = time.perf_counter()
         try:
-            plan = pipeline.plan_body(source, raw, self.config, self.clock())
+            plan = pipeline.plan_body(source, raw, self.config, time.time())
         except BodyError as error:
             return refusal(error.status, error.kind, error.message)
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
+        trace = self.trace(request)
         payloads = None
         if dry_run:
             requests, payloads = pipeline.would_send(plan)
         else:
-            requests = self.delivery.deliver(plan, self.trace(request))
+            requests = self.delivery.deliver(plan, trace)
         body = report.answer(plan.results, requests, dry_run, payloads)
         status = report.http_status(body)
-        self.log_request(request, source.name, body, status, started)
+        self.log_request(trace, source.name, body, status, started)
         headers = {"Retry-After": retry_after_header(requests)} if status == 503 else None
         return reply(body, status, headers)
 
@@ -158,7 +157,7 @@ class App:
         return {
             "status": "ok",
             "version": tiktok_mapper.__version__,
-            "routes": sorted(route for route, name in ROUTES.items() if name in self.sources),
+            "routes": sorted(self.routes),
             "dry_run": self.settings.dry_run,
             "event_source_ids": {
                 "web": config.pixel_id,
@@ -175,13 +174,13 @@ class App:
         }
 
     def log_request(
-        self, request: flask.Request, source: str, body: dict[str, Any], status: int, started: float
+        self, trace: str | None, source: str, body: dict[str, Any], status: int, started: float
     ) -> None:
         events = sorted({r["event"] for r in body["results"] if "event" in r})
         self.logger.emit(
             "INFO" if status < 500 else "ERROR",
             f"{source}: {body['received']} events, HTTP {status}",
-            trace=self.trace(request),
+            trace=trace,
             source=source,
             http_status=status,
             dry_run=body["dry_run"],

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.logs import Logger
@@ -81,13 +81,12 @@ class Delivery:
         self,
         settings: Settings,
         token: Secret | None = None,
-        client: TikTokClient | None = None,
         logger: Logger | None = None,
     ) -> None:
         self.settings = settings
         self.token: Secret = token or Missing(UNCONFIGURED)
         self.backoff = Backoff.within(settings.retry_deadline_seconds)
-        self._client = client
+        self._client: TikTokClient | None = None
         self._client_lock = threading.Lock()
         self.logger = logger or Logger(settings.log_level, settings.google_cloud_project)
 
@@ -104,7 +103,7 @@ class Delivery:
         """Send every batch; mark each event ``sent`` or ``failed``; return the request entries."""
         if not plan.batches:
             return []
-        call = Call(self.client.backoff.deadline(self.settings.retry_deadline_seconds), trace)
+        call = Call(self.backoff.deadline(self.settings.retry_deadline_seconds), trace)
         try:
             call.token = self.token.get()
         except SecretError as error:
@@ -160,12 +159,14 @@ class Delivery:
 
     def post(self, batch: Batch, events: list[dict[str, Any]], call: Call) -> Outcome:
         def on_retry(outcome: Outcome, wait: float) -> None:
-            self.log(call, "WARNING", f"TikTok: retrying in {wait:.2f} s", batch, events, outcome)
+            heard = replace(outcome, message=scrub(outcome.message, events))
+            self.log(call, "WARNING", f"TikTok: retrying in {wait:.2f} s", batch, events, heard)
 
         body = {**batch.body(), "data": events}
         outcome = self.client.send(body, call.token, call.deadline, on_retry)
         # Scrubbed here, once, so that nothing downstream (a later part's "not sent", the
-        # warnings of a partial success, the logs) can carry a value TikTok quoted.
+        # warnings of a partial success, the answer, the logs) can carry a value TikTok quoted:
+        # every outcome that reaches settle() and log() is clean.
         outcome.message = scrub(outcome.message, events)
         outcome.warnings = [scrub(warning, events) for warning in outcome.warnings]
         return outcome
@@ -217,7 +218,7 @@ class Delivery:
         failure: dict[str, Any] = {"status": "failed", "error": outcome.kind}
         if outcome.code is not None:
             failure["code"] = outcome.code
-        failure["message"] = scrub(outcome.message, events)
+        failure["message"] = outcome.message
         entry.update(failure)
         if outcome.request_id:
             entry["request_id"] = outcome.request_id
@@ -247,7 +248,7 @@ class Delivery:
             event_names=sorted({event["event"] for event in events}),
             outcome=outcome.kind,
             code=outcome.code,
-            tiktok_message=scrub(outcome.message, events),
+            tiktok_message=outcome.message,
             request_id=outcome.request_id,
             attempts=outcome.attempts,
         )

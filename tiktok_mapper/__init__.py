@@ -5,10 +5,11 @@ request bodies and a per-event report. It reads no environment, opens no socket 
 clock: the configuration and the current time are passed in. The edges (``main.py`` and the
 ``service`` package, the preview command) do the I/O.
 
-Modules: ``body`` (request bytes → events), ``config`` (environment → :class:`Config`),
+Modules: ``body`` (request bytes → events), ``config`` (environment → ``Config``),
 ``schemas`` (validation), ``fields`` and ``normalize`` (the field-table machinery and the
-normalisers), one module per source (``commandersact``), ``pipeline`` (validate, map, group)
-and ``report`` (the answer and its HTTP status).
+normalisers), one module per source (``commandersact``, ``ga4``, ``passthrough``), ``model``
+(what mapping an event comes to), ``pipeline`` (validate, map, group) and ``report`` (the
+answer and its HTTP status). ``__main__`` is the preview command, an edge like ``main.py``.
 """
 
 __version__ = "0.1.0"

@@ -25,6 +25,7 @@ from tiktok_mapper.fields import (
     Cookie,
     Field,
     FirstOf,
+    Getter,
     Path,
     QueryParam,
     assemble,
@@ -160,17 +161,31 @@ REQUIRED = {"app": "app.app_id", "crm": "lead.lead_id"}  # event source → TikT
 
 @dataclass(frozen=True)
 class CommandersAct:
-    """The Commanders Act mapper for one configuration (smart mapping applied once)."""
+    """The Commanders Act mapper for one configuration: smart mapping and options applied once."""
 
     config: Config
     fields: tuple[Field, ...]
-    smart: dict[str, Path]
+    source_getters: tuple[Getter, ...]  # smart event_source (if set), partners.tiktok.event_source
+    platform_getters: tuple[Getter, ...]  # smart device_platform (if set), context.device.type
+    experience: Getter | None  # smart experience_type
+    view_content: frozenset[str]  # which of page_view, view_item send ViewContent
+    required: dict[str, tuple[str, str]]  # event source → (TikTok field it needs, input path)
 
     @classmethod
     def configure(cls, config: Config) -> CommandersAct:
         overrides = {k: v for k, v in config.smart_mapping.items() if k not in SMART_FIELDS}
         smart = {k: Path(v) for k, v in config.smart_mapping.items() if k in SMART_FIELDS}
-        return cls(config, with_overrides(FIELDS, overrides), smart)
+        fields = with_overrides(FIELDS, overrides)
+        labels = {spec.target: getattr(spec.getters[0], "label", "$") for spec in fields}
+        return cls(
+            config,
+            fields,
+            tuple(g for g in (smart.get("event_source"), EVENT_SOURCE) if g is not None),
+            tuple(g for g in (smart.get("device_platform"), DEVICE_TYPE) if g is not None),
+            smart.get("experience_type"),
+            VIEW_CONTENT[config.view_content_events],
+            {source: (target, labels[target]) for source, target in REQUIRED.items()},
+        )
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
         source = self.event_source(event)
@@ -185,10 +200,9 @@ class CommandersAct:
             return consent
         tags = frozenset({source, f"{source}:{self.platform(event)}"})
         built = assemble(self.fields, event, tags, context)
-        needed = REQUIRED.get(source)
-        if needed and missing(built.data, needed):
-            where = next(f.getters[0].label for f in self.fields if f.target == needed)  # type: ignore[attr-defined]
-            built.errors.append({"path": where, "message": f"is required for {source} events"})
+        needed = self.required.get(source)
+        if needed and missing(built.data, needed[0]):
+            built.errors.append({"path": needed[1], "message": f"is required for {source} events"})
         if built.errors:
             return Rejected(built.errors)
         data = finish(tiktok, built.data, event, context, built.warnings)
@@ -196,17 +210,16 @@ class CommandersAct:
 
     def event_source(self, event: dict[str, Any]) -> str | Rejected:
         """Smart ``event_source``, then ``partners.tiktok.event_source``, then autodiscovery."""
-        for getter in (self.smart.get("event_source"), EVENT_SOURCE):
-            value = getter(event) if getter else None
+        for getter in self.source_getters:
+            value = getter(event)
             if value is not None and str(value).strip():
                 source = str(value).strip().lower()
                 if source not in ALL:
-                    message = "must be one of web, app, offline, crm"
-                    return Rejected([{"path": getter.label, "message": message}])  # type: ignore[union-attr]
+                    message = "must be one of " + ", ".join(n.EVENT_SOURCES)
+                    return Rejected([{"path": getter.label, "message": message}])  # type: ignore[attr-defined]
                 return source
         if self.config.autodiscover_event_source:
-            experience = self.smart.get("experience_type")
-            kind = experience(event) if experience else None
+            kind = self.experience(event) if self.experience else None
             app = CONTEXT_APP(event)
             if (isinstance(kind, str) and kind.strip().lower() == "native app") or (
                 isinstance(app, dict) and app
@@ -218,10 +231,7 @@ class CommandersAct:
         mapping = self.config.event_mapping
         if name in mapping:
             return mapping[name]
-        if (
-            name in VIEW_CONTENT["both"]
-            and name not in VIEW_CONTENT[self.config.view_content_events]
-        ):
+        if name in VIEW_CONTENT["both"] and name not in self.view_content:
             return None
         web, app = EVENTS.get(name, (None, None))
         return app if source == "app" else web
@@ -248,9 +258,10 @@ class CommandersAct:
         )
 
     def platform(self, event: dict[str, Any]) -> str:
-        """``ios``, ``android`` or ``other``: from the smart ``device_platform``, else the device."""
-        for getter in (self.smart.get("device_platform"), DEVICE_TYPE):
-            value = getter(event) if getter else None
+        """The device's platform, lowercased (``ios``, ``android`` …; ``other`` when none is
+        given): from the smart ``device_platform``, else ``context.device.type``."""
+        for getter in self.platform_getters:
+            value = getter(event)
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()
         return "other"

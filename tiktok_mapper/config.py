@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tiktok_mapper.commandersact import SMART_MAPPING_KEYS
 from tiktok_mapper.normalize import Invalid, explicit_event_name, flag
 
 VIEW_CONTENT_CHOICES = ("page_view", "view_item", "both")
@@ -91,9 +92,6 @@ def event_mapping(value: str) -> dict[str, str | None]:
 
 
 def smart_mapping(value: str) -> dict[str, str]:
-    # Imported here: the Commanders Act table names the keys, and it imports this module.
-    from tiktok_mapper.commandersact import SMART_MAPPING_KEYS
-
     mapping = json_object(value)
     for key, path in mapping.items():
         if key not in SMART_MAPPING_KEYS:

@@ -25,9 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from tiktok_mapper.normalize import Context, Invalid, LeftOut, Normaliser, derived_event_id
+from tiktok_mapper.normalize import (
+    EVENT_SOURCES,
+    Context,
+    Invalid,
+    LeftOut,
+    Normaliser,
+    derived_event_id,
+)
 
-ALL = frozenset({"web", "app", "offline", "crm"})
+ALL = frozenset(EVENT_SOURCES)
 WEB = frozenset({"web"})
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

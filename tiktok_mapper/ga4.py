@@ -81,7 +81,8 @@ def address(*names: str) -> tuple[Getter, ...]:
 
 EVENT_NAME = keys("x-ttq-event-name")
 CONTENTS = keys("x-ttq-pt-contents")
-CONSENT = keys("x-ga-gcs")
+CONTENT_KEYS = tuple(getter.keys[0] for getter in CONTENTS)  # type: ignore[attr-defined]
+CONSENT = FirstOf(*keys("x-ga-gcs"))
 PAGE_URL = keys("x-ttq-ct-page-url", "page_location")
 REFERRER = keys("x-ttq-ct-page-referrer", "x-ttq-ct-page-referer", "page_referrer")
 
@@ -194,8 +195,7 @@ def _first(getters: Sequence[Getter], event: Any) -> tuple[Getter, Any] | None:
 
 
 def _ad_storage_denied(event: dict[str, Any]) -> bool:
-    found = _first(CONSENT, event)
-    state = found[1] if found else None
+    state = CONSENT(event)
     return isinstance(state, str) and state.startswith("G1") and state[2:3] == "0"
 
 
@@ -204,7 +204,7 @@ def _contents_parsed(event: dict[str, Any]) -> dict[str, Any] | Rejected:
 
     What the string held is checked against the schema like the rest of the event.
     """
-    texts = {g.keys[0] for g in CONTENTS if isinstance(event.get(g.keys[0]), str)}  # type: ignore[attr-defined]
+    texts = {key for key in CONTENT_KEYS if isinstance(event.get(key), str)}
     if not texts:
         return event
     parsed = dict(event)

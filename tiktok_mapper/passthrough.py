@@ -159,7 +159,7 @@ class PassThrough:
         source = given.get("event_source")
         source = "web" if source is None else str(source).strip().lower()
         if source not in ALL:
-            message = "of the request body must be one of web, app, offline, crm"
+            message = "of the request body must be one of " + ", ".join(n.EVENT_SOURCES)
             errors.append({"path": "$.event_source", "message": message})
         else:
             asked = given.get("event_source_id")

@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
+from tiktok_mapper.commandersact import CommandersAct
 from tiktok_mapper.config import Config, source_id
+from tiktok_mapper.ga4 import Ga4
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.normalize import Context
+from tiktok_mapper.passthrough import PassThrough
 from tiktok_mapper.schemas import Schema, schema
 
 MAX_EVENTS_PER_REQUEST = 1000
@@ -78,11 +81,6 @@ class Plan:
 
 def configure(config: Config) -> dict[str, Source]:
     """Every source this configuration serves, by route name."""
-    # Imported here: config imports the Commanders Act table, and this module imports config.
-    from tiktok_mapper.commandersact import CommandersAct
-    from tiktok_mapper.ga4 import Ga4
-    from tiktok_mapper.passthrough import PassThrough
-
     return {
         "commandersact": Source(
             "commandersact", schema("commandersact.schema.json"), CommandersAct.configure(config)
