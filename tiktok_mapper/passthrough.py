@@ -136,7 +136,7 @@ class PassThrough:
             built.errors.append(
                 {"path": where, "message": f"is required for {envelope.event_source} events"}
             )
-        for inner in ("app.app_id", "lead.lead_id"):  # TikTok refuses the object without its id
+        for inner in REQUIRED.values():  # TikTok refuses an app or lead object without its id
             outer = inner.split(".")[0]
             if outer in built.data and missing(built.data, inner) and inner != needed:
                 path = json_path(inner.split("."))
