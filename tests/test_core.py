@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 from tests.golden import fixtures, load
 from tiktok_mapper import pipeline
 from tiktok_mapper.config import Config
+from tiktok_mapper.model import Mapped
 from tiktok_mapper.schemas import SCHEMA_DIR, schema
 
 CONFIG = Config(pixel_id="CPIXEL", app_id="APP1", test_event_code="T1")
@@ -111,3 +112,25 @@ def test_error_messages_never_quote_the_value():
     errors = commandersact.errors(event)
     assert len(errors) >= 8
     assert secret not in json.dumps(errors)
+
+
+def test_an_event_that_breaks_the_mapping_is_rejected_alone():
+    """Any exception while mapping one event rejects that event (type and place, never the
+    message, which may quote a value); the others of the batch are mapped as usual."""
+
+    class Fragile:
+        def map(self, event, context):
+            if event.get("boom"):
+                raise KeyError("jane@example.com")  # a message that quotes a value
+            return Mapped("web", {"event": "Purchase", "event_id": "1"})
+
+    source = pipeline.Source("test", schema("tiktok-input.schema.json"), Fragile())
+    events = [{"event": "a"}, {"event": "b", "boom": True}, {"event": "c"}]
+    plan = pipeline.plan(source, events, Config(pixel_id="C1"), 1_700_000_000.0)
+    statuses = [result["status"] for result in plan.results]
+    assert statuses == ["would_send", "rejected", "would_send"]
+    (error,) = plan.results[1]["errors"]
+    assert error["path"] == "$"
+    assert error["message"].startswith("could not be mapped (KeyError at test_core.py:")
+    assert "jane" not in json.dumps(plan.results)
+    assert [len(batch.events) for batch in plan.batches] == [2]

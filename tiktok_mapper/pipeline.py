@@ -17,8 +17,10 @@ Words used here:
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
@@ -113,8 +115,7 @@ def plan(
         if not isinstance(event, dict):
             result.update(status="rejected", errors=[{"path": "$", "message": "must be an object"}])
             continue
-        errors = source.schema.errors(event)
-        outcome = Rejected(errors) if errors else _map(source.mapper, event, context)
+        outcome = _checked_and_mapped(source, event, context)
         if isinstance(outcome, Rejected):
             result.update(status="rejected", errors=outcome.errors)
             continue
@@ -158,8 +159,27 @@ def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return requests, [batch.body() for batch in plan.batches]
 
 
-def _map(mapper: Mapper, event: dict[str, Any], context: Context) -> Mapped | Skipped | Rejected:
+def _checked_and_mapped(
+    source: Source, event: dict[str, Any], context: Context
+) -> Mapped | Skipped | Rejected:
+    """The event checked against the source's schema, then mapped.
+
+    Whatever goes wrong here is this event's alone: an unexpected exception (a shape no test
+    foresaw) rejects the event with a rule that names the exception's type and where it was
+    raised, never its message (which may quote a value), so the rest of the batch still goes.
+    """
     try:
-        return mapper.map(event, context)
+        errors = source.schema.errors(event)
+        return Rejected(errors) if errors else source.mapper.map(event, context)
     except RecursionError:  # a valid event can still nest custom data beyond what we can hash
         return Rejected([{"path": "$", "message": "is nested too deeply"}])
+    except Exception as error:  # one event's failure must stay that event's
+        return Rejected([{"path": "$", "message": unexpected(error)}])
+
+
+def unexpected(error: BaseException) -> str:
+    """The rule for an event that broke the mapping: the exception's type and the place (file
+    and line) it came from; its message is left out, as it may quote the value."""
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return f"could not be mapped ({type(error).__name__}{where}): please report this event's shape"

@@ -20,6 +20,7 @@ do not use it. A test checks that they agree on every golden input.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,13 @@ from tiktok_mapper.fields import json_path
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
 
+PATH_PARTS = re.compile(r"[^.\[\]']+")
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAX_ERRORS = 20
+# The rules a schema node's "description" says in words (``"a number or a numeric string"``):
+# for these, "must be <description>" is clearer than the rule itself. A length limit is not
+# among them: "must be at most 100 characters long" says more.
+DESCRIBED_KEYWORDS = frozenset({"type", "pattern", "enum", "minimum", "anyOf", "oneOf"})
 TYPE_NAMES = {
     "string": "a string",
     "number": "a number",
@@ -63,14 +69,19 @@ class Schema:
         if self._fast.is_valid(instance):
             return []
         found: dict[tuple[str, str], None] = {}
-        for error in sorted(self._full.iter_errors(instance), key=lambda e: list(map(str, e.path))):
+        # iter_errors is lazy: stopping at MAX_ERRORS bounds the work of an event that breaks
+        # a rule a million times (an array of a million empty arrays) to that of one that
+        # breaks it twenty times. The errors are ordered by path once the few are kept.
+        for error in self._full.iter_errors(instance):
             for described in describe(error):
                 found[(described["path"], described["message"])] = None
             if len(found) >= MAX_ERRORS:
                 break
         if not found:  # the two validators disagree: trust the stricter, without detail
             found[("$", "does not match " + self.name)] = None
-        return [{"path": path, "message": message} for path, message in found]
+        return [
+            {"path": path, "message": message} for path, message in sorted(found, key=_path_order)
+        ]
 
     def unknown(self, instance: Any) -> list[str]:
         """The JSON paths of the unknown keys of ``instance``, in document order."""
@@ -94,6 +105,14 @@ class Schema:
                 self._walk(node["items"], value, [*where, index], found)
 
 
+def _path_order(error: tuple[str, str]) -> tuple[list[tuple[int, str]], str]:
+    """Errors in document order: ``$.items[2]`` before ``$.items[10]`` (indices compare as
+    numbers, padded, so that an index and a key at the same place still compare)."""
+    path, message = error
+    parts = PATH_PARTS.findall(path)
+    return [(0, part.zfill(12)) if part.isdigit() else (1, part) for part in parts], message
+
+
 @cache
 def schema(name: str) -> Schema:
     return Schema(name)
@@ -111,11 +130,12 @@ def describe(error: ValidationError) -> list[dict[str, str]]:
             for name in rule
             if name not in instance
         ]
-    if keyword == "type":
+    described = where.get("description") if isinstance(where, dict) else None
+    if described and keyword in DESCRIBED_KEYWORDS:
+        message = "must be " + described
+    elif keyword == "type":
         kinds = [rule] if isinstance(rule, str) else [k for k in rule if k != "null"]
         message = "must be " + " or ".join(TYPE_NAMES.get(kind, kind) for kind in kinds)
-    elif keyword in {"anyOf", "oneOf"} and isinstance(where, dict) and "description" in where:
-        message = "must be " + where["description"]
     elif keyword == "enum":
         message = "must be one of " + ", ".join(json.dumps(choice) for choice in rule)
     elif keyword == "pattern":
