@@ -17,6 +17,7 @@ from typing import Any
 import flask
 
 import tiktok_mapper
+from service.admission import Admission
 from service.delivery import Delivery
 from service.logs import Logger
 from service.secret_manager import FETCH_DEADLINE, Secret, SecretError, SecretManager, secret
@@ -25,6 +26,7 @@ from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
 from tiktok_mapper.config import Config
 from tiktok_mapper.normalize import TRUE_WORDS
+from tiktok_mapper.pipeline import unexpected
 
 RETRY_AFTER = 30  # seconds a sender waits after a 503 when TikTok gave no Retry-After
 
@@ -37,7 +39,11 @@ def reply(
 
 
 def refusal(status: int, kind: str, message: str, **headers: str) -> flask.Response:
-    return reply({"error": kind, "message": message}, status, headers)
+    """An error answer. It is *streamed* (an iterator body) for one reason: functions-framework
+    reads whatever is left of the request body after every other answer, and a refused body
+    (too large, or from a caller without the key) must never be read into memory."""
+    text = json.dumps({"error": kind, "message": message}, ensure_ascii=True)
+    return flask.Response(iter([text]), status, headers=headers, mimetype="application/json")
 
 
 class App:
@@ -56,6 +62,7 @@ class App:
         self.delivery = delivery
         self.logger = logger
         self.api_key = api_key
+        self.admission = Admission(settings.admission_budget_bytes)
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> App:
@@ -78,6 +85,15 @@ class App:
         return cls(config, settings, delivery, logger, api_key=api_key)
 
     def handle(self, request: flask.Request) -> flask.Response:
+        """The answer to one request; never an exception (see :meth:`answer`)."""
+        try:
+            return self.answer(request)
+        except Exception as error:  # a bug: the sender gets JSON and the log says where
+            where = unexpected(error)
+            self.logger.emit("ERROR", f"unexpected error: {where}", trace=self.trace(request))
+            return refusal(500, "internal_error", f"an unexpected error ({where}); see the logs")
+
+    def answer(self, request: flask.Request) -> flask.Response:
         path = request.path.rstrip("/") or "/"
         if path == "/health":
             if request.method not in {"GET", "HEAD"}:
@@ -98,6 +114,21 @@ class App:
             return refusal(413, "body_too_large", f"the body is over {limit} bytes")
         if not is_json(request.environ.get("CONTENT_TYPE", "")):
             return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
+        # Half the retry deadline: a sender's timeout covers the wait, the work and TikTok's.
+        patience = self.settings.retry_deadline_seconds / 2
+        if not self.admission.enter(len(raw), patience):
+            self.logger.emit("WARNING", "busy: body not admitted in time", size=len(raw))
+            return refusal(
+                503, "busy", "too many large bodies at once: send it again later",
+                **{"Retry-After": str(RETRY_AFTER)},
+            )  # fmt: skip
+        try:
+            return self.work(request, source, raw)
+        finally:
+            self.admission.leave(len(raw))
+
+    def work(self, request: flask.Request, source: pipeline.Source, raw: bytes) -> flask.Response:
+        """Plan, send (or not, in dry run) and answer one admitted body."""
         started = time.perf_counter()
         try:
             plan = pipeline.plan_body(source, raw, self.config, time.time())
@@ -110,7 +141,7 @@ class App:
             requests, payloads = pipeline.would_send(plan)
         else:
             requests = self.delivery.deliver(plan, trace)
-        body = report.answer(plan.results, requests, dry_run, payloads)
+        body = report.answer(plan.results, requests, dry_run, payloads, plan.warnings)
         status = report.http_status(body)
         self.log_request(trace, source.name, body, status, started)
         headers = {"Retry-After": retry_after_header(requests)} if status == 503 else None
@@ -189,7 +220,8 @@ class App:
             request_ids=[r["request_id"] for r in body["requests"] if r.get("request_id")],
             requests=len(body["requests"]),
             tiktok_codes=sorted({r["code"] for r in body["requests"] if r.get("code")}),
-            warnings=sum(len(r.get("warnings", ())) for r in body["results"] + body["requests"]),
+            warnings=len(body.get("warnings", ()))
+            + sum(len(r.get("warnings", ())) for r in body["results"] + body["requests"]),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
 

@@ -52,6 +52,7 @@ class Settings:
     api_key: str | None = None
     api_key_secret: str | None = None
     google_cloud_project: str | None = None
+    admission_budget_bytes: int = 8 * 1024 * 1024
 
 
 # variable                         attribute                   parser
@@ -68,6 +69,7 @@ SETTINGS: Table = (
     ("API_KEY",                        "api_key",                  text),
     ("API_KEY_SECRET",                 "api_key_secret",           text),
     ("GOOGLE_CLOUD_PROJECT",           "google_cloud_project",     text),
+    ("ADMISSION_BUDGET_BYTES",         "admission_budget_bytes",   positive_int),
 )  # fmt: skip
 
 

@@ -45,6 +45,7 @@ def run(make_client: Any, route: str, fixture: dict[str, Any]) -> None:
     got = answer.get_json()
     assert answer.status_code == fixture["status"], got
     assert got["results"] == fixture["results"]
+    assert got.get("warnings", []) == fixture.get("warnings", [])
     payloads = got["payloads"]
     for payload in payloads:
         errors = [

@@ -6,11 +6,14 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tiktok_mapper import normalize as n
 
 NOW = n.Context(now=1767225600.0)
 FR = n.Context(now=1767225600.0, phone_region="FR")
+US = n.Context(now=1767225600.0, phone_region="US")
 
 
 @pytest.mark.parametrize(
@@ -70,11 +73,70 @@ def test_phone_numbers_become_e164(value, context, expected):
 
 @pytest.mark.parametrize(
     ("value", "context"),
-    [("06 12 34 56 78", NOW), ("call me", FR), ("+1 2", NOW)],
+    [
+        ("06 12 34 56 78", NOW),
+        ("call me", FR),
+        ("+1 2", NOW),
+        # one rule whatever the spelling: no US number has area code 342
+        ("+134234325", NOW),
+        ("+1 34234325", NOW),
+        ("+1-342-34325", NOW),
+        ("+4915123456789012", NOW),  # 16 digits: E.164 has at most 15
+        ("06 12 34 56 78", US),  # a French mobile read in the US is no US number
+        ("+33 6 12 34 56 78 9", NOW),  # one digit too many for France
+    ],
 )
 def test_unusable_phones_are_left_out(value, context):
     with pytest.raises(n.LeftOut):
         n.hash_phone(value, context)
+
+
+SPELLINGS = (
+    lambda digits: "+" + digits,
+    lambda digits: "+" + " ".join(digits[i : i + 2] for i in range(0, len(digits), 2)),
+    lambda digits: "+" + digits[:2] + "-" + digits[2:],
+    lambda digits: f"(+{digits[:2]}) {digits[2:]}",
+    lambda digits: "00" + digits,
+)
+
+
+def near_real_numbers() -> st.SearchStrategy[str]:
+    """The digits of a real country's example number, often spoiled: a digit dropped, added or
+    changed, so that valid and invalid numbers both come up."""
+    import phonenumbers
+
+    examples = [
+        f"{number.country_code}{number.national_number}"
+        for region in ("US", "FR", "DE", "GB", "CN", "BR", "IN", "JP", "AU", "NG")
+        if (number := phonenumbers.example_number(region)) is not None
+    ]
+    spoils = st.sampled_from(["keep", "drop", "add", "change"])
+    return st.tuples(
+        st.sampled_from(examples), spoils, st.integers(0, 20), st.sampled_from("0123456789")
+    ).map(
+        lambda t: {
+            "keep": t[0],
+            "drop": t[0][:-1],
+            "add": t[0] + t[3],
+            "change": t[0][: t[2] % len(t[0])] + t[3] + t[0][t[2] % len(t[0]) + 1 :],
+        }[t[1]]
+    )
+
+
+@given(
+    digits=st.one_of(st.text(alphabet="0123456789", min_size=1, max_size=17), near_real_numbers())
+)
+def test_a_phone_gets_one_answer_whatever_its_spelling(digits):
+    """The same digits after a country's ``+`` are kept, or left out, alike in every spelling."""
+
+    def outcome(text):
+        try:
+            return n.e164(text, None)
+        except n.LeftOut:
+            return "left out"
+
+    outcomes = {outcome(spell(digits)) for spell in SPELLINGS}
+    assert len(outcomes) == 1, (digits, outcomes)
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,9 @@ def main(
         return unusable(f"{error.message} (the function would answer HTTP {error.status})")
 
     requests, payloads = pipeline.would_send(plan)
-    answer = report.answer(plan.results, requests, dry_run=True, payloads=payloads)
+    answer = report.answer(
+        plan.results, requests, dry_run=True, payloads=payloads, warnings=plan.warnings
+    )
     print(json.dumps(answer, indent=2, ensure_ascii=False), file=out)
     counts = ", ".join(f"{answer[s]} {s}" for s in report.STATUSES if answer[s])
     print(f"HTTP {report.http_status(answer)}: {counts}", file=err)

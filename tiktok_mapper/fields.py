@@ -13,7 +13,8 @@ Words used here:
 - *list field*: a field whose getter finds an array; each element is filled by its own table
   (items become ``properties.contents``).
 - *many*: a field TikTok wants as an array of strings (``user.email``); the input may be one
-  value or an array of values, each normalised on its own.
+  value or an array of values, each normalised on its own, repeats sent once; a user field
+  reads at most :data:`MAX_USER_VALUES` of them.
 - *assemble*: apply a table to one event, giving the TikTok event, warnings and errors.
 """
 
@@ -37,6 +38,10 @@ from tiktok_mapper.normalize import (
 ALL = frozenset(EVENT_SOURCES)
 WEB = frozenset({"web"})
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# TikTok matches a person on a few e-mails, phones or external ids; reading more only costs
+# time (a phone takes 50 µs to check), so one event's user field is read up to this many values
+# and the rest are left out with a warning.
+MAX_USER_VALUES = 20
 
 
 def json_path(parts: Iterable[str | int]) -> str:
@@ -198,10 +203,13 @@ class Field:
     default: Any = None  # sent when no getter finds a value
     parts: tuple[str, ...] = field(init=False, default=())
     everywhere: bool = field(init=False, default=True)
+    most: int | None = field(init=False, default=None)  # of a *many* field's values read
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", tuple(self.target.split(".")))
         object.__setattr__(self, "everywhere", self.tags == ALL)
+        if self.many and self.target.startswith("user."):
+            object.__setattr__(self, "most", MAX_USER_VALUES)
 
 
 def describe(spec: Field) -> str:
@@ -419,16 +427,21 @@ def _assemble_list(
 def _assemble_many(
     spec: Field, values: list[Any], label: str, context: Context, result: Assembled
 ) -> None:
-    built: list[Any] = []
+    if spec.most is not None and len(values) > spec.most:
+        result.warnings.append(
+            f"{spec.target} left out after {spec.most} values: {label} holds {len(values)}"
+        )
+        values = values[: spec.most]
+    built: dict[Any, None] = {}  # an ordered set: repeats are sent once
     for index, value in enumerate(values):
         if value is None:
             continue
         where = f"{label}[{index}]"
         out = _normalised(spec, f"{spec.target}[{index}]", value, where, context, result)
-        if out is not None and out not in built:
-            built.append(out)
+        if out is not None:
+            built[out] = None
     if built:
-        _put(result.data, spec.parts, built)
+        _put(result.data, spec.parts, list(built))
 
 
 def missing(data: dict[str, Any], target: str) -> bool:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tiktok_mapper.config import Config
 
 INPUT_SCHEMA = "tiktok-input.schema.json"
+MAX_UNKNOWN = 10  # unknown keys named in an event's warnings; the rest are counted
 ENVELOPE_KEYS = ("event_source", "event_source_id", "test_event_code")
 
 
@@ -107,7 +108,6 @@ class Envelope:
 
     event_source: str
     test_event_code: str | None
-    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class PassThrough:
                 )
         if built.errors:
             return Rejected(built.errors)
-        warnings = list(envelope.warnings)
+        warnings = []
         if note:
             warnings.append(f"event: $.event {note}")
         warnings.extend(built.warnings)
@@ -174,12 +174,16 @@ class PassThrough:
             errors.append({"path": "$.test_event_code", "message": "must be a string"})
         if errors:
             return Rejected(errors)
-        warnings = tuple(
-            f"{_named(json_path([key]))} of the request body left out: not sent by this function"
-            for key in given
-            if key not in ENVELOPE_KEYS
-        )
-        return Envelope(source, (code or "").strip() or None, warnings)
+        return Envelope(source, (code or "").strip() or None)
+
+
+def envelope_warnings(given: Mapping[str, Any]) -> list[str]:
+    """The keys of the request body that are not sent (said once for the request)."""
+    return [
+        f"{_named(json_path([key]))} of the request body left out: not sent by this function"
+        for key in given
+        if key not in ENVELOPE_KEYS
+    ]
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -197,10 +201,10 @@ def _named(path: str) -> str:
 
 def _left_out(event: dict[str, Any]) -> list[str]:
     """Warnings for the fields of ``event`` that are not sent."""
-    left = [
-        f"{_named(path)} left out: not a field of TikTok's event"
-        for path in schema(INPUT_SCHEMA).unknown(event)
-    ]
+    paths, total = schema(INPUT_SCHEMA).unknown(event, most=MAX_UNKNOWN)
+    left = [f"{_named(path)} left out: not a field of TikTok's event" for path in paths]
+    if total > len(paths):
+        left.append(f"and {total - len(paths)} more fields left out: not fields of TikTok's event")
     properties = event.get("properties")
     if isinstance(properties, dict) and None not in (
         properties.get("search_string"),

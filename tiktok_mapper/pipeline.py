@@ -12,7 +12,8 @@ Words used here:
 - *batch*: the TikTok events of one request: one (event source, event source id, test event
   code), events in input order, at most :data:`MAX_EVENTS_PER_REQUEST`. Batches come in the
   order their first event appeared.
-- *plan*: the results and the batches.
+- *plan*: the results and the batches, and the warnings about the request as a whole (a
+  TikTok request body's envelope), said once rather than for each event.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
 from tiktok_mapper.commandersact import CommandersAct
@@ -29,10 +30,12 @@ from tiktok_mapper.config import Config, source_id
 from tiktok_mapper.ga4 import Ga4
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.normalize import Context
-from tiktok_mapper.passthrough import PassThrough
+from tiktok_mapper.passthrough import PassThrough, envelope_warnings
 from tiktok_mapper.schemas import Schema, schema
 
 MAX_EVENTS_PER_REQUEST = 1000
+MAX_NOTES = 20  # errors, or warnings, kept for one event (and for the request)
+T = TypeVar("T")
 
 
 class Mapper(Protocol):
@@ -45,6 +48,8 @@ class Source:
     schema: Schema
     mapper: Mapper
     read: Callable[[Any], Body] = events_body
+    # what the request body's envelope calls for, said once for the request (see Plan)
+    envelope_warnings: Callable[[Mapping[str, Any]], list[str]] | None = None
 
 
 @dataclass
@@ -79,6 +84,7 @@ class Batch:
 class Plan:
     results: list[dict[str, Any]]
     batches: list[Batch]
+    warnings: list[str] = field(default_factory=list)  # about the request, not one event
 
 
 def configure(config: Config) -> dict[str, Source]:
@@ -89,7 +95,11 @@ def configure(config: Config) -> dict[str, Source]:
         ),
         "ga4": Source("ga4", schema("ga4.schema.json"), Ga4(config)),
         "tiktok": Source(
-            "tiktok", schema("tiktok-input.schema.json"), PassThrough(config), tiktok_request
+            "tiktok",
+            schema("tiktok-input.schema.json"),
+            PassThrough(config),
+            tiktok_request,
+            envelope_warnings,
         ),
     }
 
@@ -117,7 +127,7 @@ def plan(
             continue
         outcome = _checked_and_mapped(source, event, context)
         if isinstance(outcome, Rejected):
-            result.update(status="rejected", errors=outcome.errors)
+            result.update(status="rejected", errors=at_most(outcome.errors, _more_errors))
             continue
         if isinstance(outcome, Skipped):
             result.update(status="skipped", reason=outcome.reason)
@@ -125,7 +135,7 @@ def plan(
         data = outcome.data
         result.update(event=data["event"], event_id=data["event_id"])
         if outcome.warnings:
-            result["warnings"] = outcome.warnings
+            result["warnings"] = at_most(outcome.warnings, _more_warnings)
         event_source_id, variable = source_id(config, outcome.event_source)
         if not event_source_id:
             result.update(
@@ -144,7 +154,24 @@ def plan(
             batches.append(batch)
         batch.indices.append(index)
         batch.events.append(data)
-    return Plan(results, batches)
+    said = source.envelope_warnings(envelope) if envelope and source.envelope_warnings else []
+    return Plan(results, batches, at_most(said, _more_warnings))
+
+
+def at_most(notes: list[T], more: Callable[[int], T]) -> list[T]:
+    """``notes`` cut to :data:`MAX_NOTES`, the last saying how many more there were: an
+    answer grows with the events, never with how many ways one event can be wrong."""
+    if len(notes) <= MAX_NOTES:
+        return notes
+    return [*notes[: MAX_NOTES - 1], more(len(notes) - MAX_NOTES + 1)]
+
+
+def _more_errors(count: int) -> dict[str, str]:
+    return {"path": "$", "message": f"and {count} more errors"}
+
+
+def _more_warnings(count: int) -> str:
+    return f"and {count} more warnings"
 
 
 def plan_body(source: Source, raw: bytes, config: Config, now: float) -> Plan:

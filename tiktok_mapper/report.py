@@ -24,10 +24,14 @@ def answer(
     requests: list[dict[str, Any]],
     dry_run: bool,
     payloads: list[dict[str, Any]] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
+    """The answer; ``warnings`` are about the request as a whole (said once, not per event)."""
     counts = Counter(result["status"] for result in results)
     body: dict[str, Any] = {"dry_run": dry_run, "received": len(results)}
     body.update((status, counts[status]) for status in STATUSES)
+    if warnings:
+        body["warnings"] = warnings
     body["results"] = results
     body["requests"] = requests
     if payloads is not None:
