@@ -13,6 +13,9 @@ Words used here:
   outage does not stop delivery. A value TikTok refused is dropped, never served stale.
 - *single flight*: one fetch per secret at a time; threads that need the value meanwhile wait
   for that fetch and share its outcome (or get the stale value at once when there is one).
+- *confirmed refusal*: a refused value that the fetch after it returned again (revoked, and no
+  new version yet). More refusals of it within :data:`REFUSED_QUIET` seconds fetch nothing:
+  a burst of refused requests costs one read, not one per request.
 
 Errors are :class:`SecretError` with the ``kind`` of ``tiktok_mapper.report``: ``misconfigured``
 (the secret or its version does not exist, access is denied, no credentials: the operator must
@@ -39,6 +42,10 @@ FETCH_DEADLINE = 5.0  # seconds of retries before an outage is reported (the lib
 ATTEMPT_TIMEOUT = 2.0  # seconds one access call may take
 STALE_FOR = 3600.0  # seconds past its TTL a value is still served while Secret Manager fails
 QUIET_AFTER_FAILURE = 10.0  # seconds a stale value is served before the next refresh attempt
+# Seconds during which a confirmed refusal fetches nothing more. Long enough to cover a burst
+# and its retries; short enough that a version added while TikTok refuses the old one is
+# picked up within a minute even with a long TTL.
+REFUSED_QUIET = 60.0
 
 
 class SecretError(Exception):
@@ -220,6 +227,9 @@ class CachedSecret:
         self._fetches = 0  # fetches finished, so a waiting thread knows one ended
         self._failure: SecretError | None = None  # the outcome of the last fetch, when it failed
         self._quiet_until = 0.0
+        self._refused: str | None = None  # the value dropped by invalidate(), until a fetch
+        self._confirmed: str | None = None  # the last confirmed refusal …
+        self._confirmed_until = 0.0  # … and the end of its quiet
 
     def _stale_usable(self, held: Held | None, now: float) -> bool:
         return held is not None and now < held.fetched_at + self.ttl + STALE_FOR
@@ -269,20 +279,35 @@ class CachedSecret:
                 return held.value
             self.logger.emit("ERROR", error.message, secret=self.name)
             raise
-        self._held = Held(value, version, self.clock())
+        now = self.clock()
+        self._held = Held(value, version, now)
         self._failure = None
         self._quiet_until = 0.0
         self._fetches += 1
         self.logger.emit("INFO", f"{self.variable}: read from Secret Manager", version=version)
+        if value == self._refused:
+            self._confirmed, self._confirmed_until = value, now + REFUSED_QUIET
+            self.logger.emit(
+                "WARNING",
+                f"{self.variable}: Secret Manager still holds the refused value; "
+                f"its next refusals read nothing for {REFUSED_QUIET:.0f} s",
+                version=version,
+            )
+        self._refused = None
         return value
 
     def invalidate(self, refused: str) -> None:
-        """Forget the value if it still is ``refused``, so the next ``get()`` fetches again."""
+        """Forget the value if it still is ``refused``, so the next ``get()`` fetches again;
+        unless it is a confirmed refusal in its quiet."""
         with self._lock:
-            if self._held is not None and self._held.value == refused:
-                self._held = None
-                self._quiet_until = 0.0
-                self.logger.emit("WARNING", f"{self.variable}: refused, fetching it again")
+            if self._held is None or self._held.value != refused:
+                return  # already dropped or replaced: another thread's stale news
+            if refused == self._confirmed and self.clock() < self._confirmed_until:
+                return  # read again a moment ago, and unchanged: a new read would be too
+            self._held = None
+            self._refused = refused
+            self._quiet_until = 0.0
+            self.logger.emit("WARNING", f"{self.variable}: refused, fetching it again")
 
 
 def secret(
