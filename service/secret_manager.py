@@ -25,8 +25,9 @@ Words used here:
 Errors are :class:`SecretError` with the ``kind`` of ``tiktok_mapper.report``: ``misconfigured``
 (the secret or its version does not exist, access is denied, no credentials, a value that is not
 visible ASCII: the operator must act; HTTP 500 naming the variable) or ``unavailable`` (Secret
-Manager did not answer within :data:`FETCH_DEADLINE` seconds of retries; HTTP 503). A value is
-never logged or put in a message; the secret's name and version are.
+Manager did not answer, or answered with something that is not its JSON, for
+:data:`FETCH_DEADLINE` seconds of retries; HTTP 503). A value is never logged or put in a
+message; the secret's name and version are.
 
 ``google.cloud.secretmanager`` is imported on the first fetch: a run with the token in the
 environment never pays its import time. It always uses the REST transport, as tests do.
@@ -57,6 +58,7 @@ REFUSED_QUIET = 60.0
 ID_RULE = r"[A-Za-z0-9_-]{1,255}"  # Secret Manager's own rule for secret ids
 PROJECT_RULE = r"[A-Za-z0-9.:_-]+"  # project ids, numbers, old domain-scoped ids (example.com:p)
 FULL_NAME = re.compile(rf"projects/{PROJECT_RULE}/secrets/{ID_RULE}(/versions/([0-9]+|latest))?")
+VERSION_ANSWERED = re.compile(rf"projects/{PROJECT_RULE}/secrets/{ID_RULE}/versions/[0-9]+")
 VISIBLE_ASCII = re.compile(rb"[\x21-\x7e]+")
 AROUND = b" \t\r\n\v\f"  # ASCII whitespace: trimmed from a stored value, with a warning
 
@@ -202,6 +204,7 @@ class SecretManager:
         import requests
         from google.api_core import exceptions as google
         from google.auth import exceptions as auth
+        from google.protobuf import json_format  # type: ignore[import-untyped]
 
         transient = (
             google.ServiceUnavailable,
@@ -212,6 +215,19 @@ class SecretManager:
             google.BadGateway,
             requests.RequestException,  # the REST transport lets connection errors through
             auth.TransportError,  # the credentials could not be refreshed: no answer
+        )
+        # What the REST transport raises for an answer that is not Secret Manager's JSON (a
+        # proxy's HTML page, JSON of another shape, nesting too deep), found by running it
+        # against the loopback fake. HTTP 200: the body goes to json_format.Parse, which raises
+        # ParseError, or UnicodeDecodeError when the body is not UTF-8. An error status:
+        # google.api_core reads the body as {"error": {…, "details": [{…}]}} and raises
+        # AttributeError or TypeError when it is not, RecursionError when it is nested too deep.
+        garbled = (
+            json_format.ParseError,
+            UnicodeDecodeError,
+            AttributeError,
+            TypeError,
+            RecursionError,
         )
         client = self.client(variable)
         deadline = self.backoff.deadline(self.deadline)
@@ -225,20 +241,30 @@ class SecretManager:
                     raise SecretError(
                         "misconfigured", f"{variable}: the Google credentials were refused"
                     ) from None
-                if self.backoff.pause(attempt, deadline) is None:
-                    raise SecretError(
-                        "unavailable",
-                        f"Secret Manager did not answer for {variable} "
-                        f"({type(error).__name__}, {attempt + 1} attempts)",
-                    ) from None
-                attempt += 1
-                continue
+                problem = type(error).__name__
+            except garbled as error:
+                problem = f"not its JSON: {type(error).__name__}"
             except google.GoogleAPICallError as error:
+                if not (isinstance(error.code, int) and error.code >= 500):
+                    raise SecretError(
+                        "misconfigured",
+                        f"{variable}: Secret Manager refused to read {name} "
+                        f"({type(error).__name__})",
+                    ) from None
+                problem = f"HTTP {error.code}"  # a 5xx with no class of its own (a proxy's 520)
+            else:
+                data, version = bytes(response.payload.data), str(response.name)
+                # Secret Manager names the version it read and stores no empty payload.
+                if data and VERSION_ANSWERED.fullmatch(version):
+                    return data, version
+                problem = "JSON of another shape"
+            if self.backoff.pause(attempt, deadline) is None:
                 raise SecretError(
-                    "misconfigured",
-                    f"{variable}: Secret Manager refused to read {name} ({type(error).__name__})",
-                ) from None
-            return bytes(response.payload.data), str(response.name)
+                    "unavailable",
+                    f"Secret Manager did not answer for {variable} "
+                    f"({problem}, {attempt + 1} attempts)",
+                )
+            attempt += 1
 
 
 @dataclass(frozen=True)
