@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from service.logs import Logger
-from service.retry import Backoff
-from service.secret_manager import STALE_FOR, CachedSecret, SecretError, SecretManager
+from service.secret_manager import STALE_FOR, SecretError
 from tests.conftest import post
 from tests.delivery.conftest import PROJECT, TOKEN_SECRET, purchase
-from tests.delivery.test_secret_values import shown
+from tests.delivery.test_secret_values import cached, shown
 from tests.fakes.server import Reply
 from tests.fakes.tiktok import TOKEN
 
 TTL = 600
-NAME = f"projects/{PROJECT}/secrets/{TOKEN_SECRET}/versions/latest"
 VERSION = f"projects/{PROJECT}/secrets/{TOKEN_SECRET}/versions/1"
 MARK = "Qz7XvR9kWp2m"  # stands for anything a body holds: it must not be shown
 DEEP_LIST = b"[" * 100_000 + b"]" * 100_000
@@ -59,20 +56,13 @@ GARBLED = {
 }
 
 
-def cached(secret_manager, clock):
-    manager = SecretManager(
-        secret_manager.url, Backoff.within(1.0, clock=clock, sleep=clock.sleep), deadline=1.0
-    )
-    return CachedSecret("TIKTOK_ACCESS_TOKEN_SECRET", NAME, manager, TTL, Logger(), clock)
-
-
 @pytest.mark.parametrize("label", list(GARBLED))
 def test_an_answer_that_is_not_secret_managers_json_is_an_outage(
     secret_manager, clock, capsys, caplog, label
 ):
     secret_manager.always = GARBLED[label]
     with pytest.raises(SecretError) as raised:
-        cached(secret_manager, clock).get()
+        cached(secret_manager, clock, TTL).get()
     assert raised.value.kind == "unavailable"
     assert "TIKTOK_ACCESS_TOKEN_SECRET" in raised.value.message
     assert len(secret_manager.accesses()) == len(clock.slept) + 1 > 2  # retried
@@ -82,12 +72,12 @@ def test_an_answer_that_is_not_secret_managers_json_is_an_outage(
 
 def test_one_garbled_answer_is_retried_and_the_next_one_read(secret_manager, clock):
     secret_manager.then(HTML, GARBLED["503, nested deep"])
-    assert cached(secret_manager, clock).get() == TOKEN
+    assert cached(secret_manager, clock, TTL).get() == TOKEN
     assert len(secret_manager.accesses()) == 3
 
 
 def test_a_cached_value_is_served_while_the_answers_are_garbled(secret_manager, clock):
-    token = cached(secret_manager, clock)
+    token = cached(secret_manager, clock, TTL)
     assert token.get() == TOKEN
     secret_manager.always = HTML
     clock.now += TTL + 1

@@ -7,16 +7,14 @@ from __future__ import annotations
 import threading
 import time
 
-from service.logs import Logger
-from service.retry import Backoff
-from service.secret_manager import REFUSED_QUIET, CachedSecret, SecretManager
+from service.secret_manager import REFUSED_QUIET
 from tests.conftest import post
 from tests.delivery.conftest import PROJECT, TOKEN_SECRET, purchase
+from tests.delivery.test_secret_values import cached
 from tests.fakes.tiktok import TOKEN
 
 BURST = 64
 TTL = 600
-NAME = f"projects/{PROJECT}/secrets/{TOKEN_SECRET}/versions/latest"
 
 
 def burst(live, count=BURST):
@@ -65,15 +63,8 @@ def test_a_new_value_refused_later_is_read_again_once(make_live, tiktok, secret_
     assert sent == {TOKEN, "tt-live-token-0002"}
 
 
-def cached(secret_manager, clock):
-    manager = SecretManager(
-        secret_manager.url, Backoff.within(1.0, clock=clock, sleep=clock.sleep), deadline=1.0
-    )
-    return CachedSecret("TIKTOK_ACCESS_TOKEN_SECRET", NAME, manager, TTL, Logger(), clock)
-
-
 def test_a_confirmed_refusal_is_quiet_for_a_while(secret_manager, clock, capsys):
-    token = cached(secret_manager, clock)
+    token = cached(secret_manager, clock, TTL)
     assert token.get() == TOKEN
     token.invalidate(TOKEN)
     assert token.get() == TOKEN  # read again: unchanged, the refusal is confirmed
@@ -96,7 +87,7 @@ def test_a_confirmed_refusal_is_quiet_for_a_while(secret_manager, clock, capsys)
 
 
 def test_a_confirmed_refusal_does_not_hide_a_new_value(secret_manager, clock):
-    token = cached(secret_manager, clock)
+    token = cached(secret_manager, clock, TTL)
     token.get()
     token.invalidate(TOKEN)
     token.get()  # confirmed
@@ -111,7 +102,7 @@ def test_a_confirmed_refusal_does_not_hide_a_new_value(secret_manager, clock):
 
 
 def test_a_refusal_read_again_that_finds_a_new_value_confirms_nothing(secret_manager, clock):
-    token = cached(secret_manager, clock)
+    token = cached(secret_manager, clock, TTL)
     token.get()
     secret_manager.add_version(PROJECT, TOKEN_SECRET, "second")
     token.invalidate(TOKEN)

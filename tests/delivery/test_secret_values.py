@@ -39,6 +39,15 @@ def shown(value, *texts):
     return sorted(run for run in runs for text in texts if run in text)
 
 
+def cached(secret_manager, clock, ttl=600):
+    """The token's secret read from the fake, on the fake clock (retries take no time)."""
+    manager = SecretManager(
+        secret_manager.url, Backoff.within(1.0, clock=clock, sleep=clock.sleep), deadline=1.0
+    )
+    name = f"projects/{PROJECT}/secrets/{TOKEN_SECRET}/versions/latest"
+    return CachedSecret("TIKTOK_ACCESS_TOKEN_SECRET", name, manager, ttl, Logger(), clock)
+
+
 def test_a_stored_token_that_is_not_visible_ascii_is_500_naming_the_variable(
     make_live, tiktok, secret_manager, capsys, caplog
 ):
@@ -108,11 +117,7 @@ def test_whitespace_around_a_stored_value_is_trimmed_with_a_warning(
 
 
 def test_the_trimming_warning_comes_once_per_version(secret_manager, clock, capsys):
-    manager = SecretManager(
-        secret_manager.url, Backoff.within(1.0, clock=clock, sleep=clock.sleep), deadline=1.0
-    )
-    name = f"projects/{PROJECT}/secrets/{TOKEN_SECRET}/versions/latest"
-    token = CachedSecret("TIKTOK_ACCESS_TOKEN_SECRET", name, manager, 600, Logger(), clock)
+    token = cached(secret_manager, clock)
     secret_manager.add_version(PROJECT, TOKEN_SECRET, "second\n")
     assert token.get() == "second"
     clock.now += 600
