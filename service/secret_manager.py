@@ -7,16 +7,25 @@ Words used here:
   in the environment, :class:`Missing` a configuration error, :class:`CachedSecret` a value read
   from Secret Manager.
 - *version name*: ``projects/P/secrets/S/versions/V``, what Secret Manager reads; a bare secret
-  id ``S`` means project ``GOOGLE_CLOUD_PROJECT`` and version ``latest``.
+  id ``S`` means project ``GOOGLE_CLOUD_PROJECT`` and version ``latest``. A name of another
+  shape stops the start-up (``ConfigError`` naming the variable).
+- *value*: what a secret holds: visible ASCII only (``0x21``-``0x7E``: TikTok tokens and our
+  caller keys are), so that nothing else can reach an HTTP header. Whitespace around a stored
+  value (the newline ``echo`` adds) is *trimmed*, with a warning once per version; any other
+  character is a configuration error, at start-up for a value in the environment.
 - *fresh*: fetched less than the TTL ago. *Stale*: older, but still served for up to
   :data:`STALE_FOR` seconds while refreshes fail for transient reasons, so a Secret Manager
   outage does not stop delivery. A value TikTok refused is dropped, never served stale.
 - *single flight*: one fetch per secret at a time; threads that need the value meanwhile wait
   for that fetch and share its outcome (or get the stale value at once when there is one).
+- *confirmed refusal*: a refused value that the fetch after it returned again (revoked, and no
+  new version yet). More refusals of it within :data:`REFUSED_QUIET` seconds fetch nothing:
+  a burst of refused requests costs one read, not one per request.
 
 Errors are :class:`SecretError` with the ``kind`` of ``tiktok_mapper.report``: ``misconfigured``
-(the secret or its version does not exist, access is denied, no credentials: the operator must
-act; HTTP 500 naming the variable) or ``unavailable`` (Secret Manager did not answer within
+(the secret or its version does not exist, access is denied, no credentials, a value that is not
+visible ASCII: the operator must act; HTTP 500 naming the variable) or ``unavailable`` (Secret
+Manager did not answer, or answered with something that is not its JSON, for
 :data:`FETCH_DEADLINE` seconds of retries; HTTP 503). A value is never logged or put in a
 message; the secret's name and version are.
 
@@ -26,6 +35,7 @@ environment never pays its import time. It always uses the REST transport, as te
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -34,11 +44,23 @@ from typing import Any, Protocol
 
 from service.logs import Logger
 from service.retry import Backoff
+from tiktok_mapper.config import ConfigError
 
 FETCH_DEADLINE = 5.0  # seconds of retries before an outage is reported (the library's is 60)
 ATTEMPT_TIMEOUT = 2.0  # seconds one access call may take
 STALE_FOR = 3600.0  # seconds past its TTL a value is still served while Secret Manager fails
 QUIET_AFTER_FAILURE = 10.0  # seconds a stale value is served before the next refresh attempt
+# Seconds during which a confirmed refusal fetches nothing more. Long enough to cover a burst
+# and its retries; short enough that a version added while TikTok refuses the old one is
+# picked up within a minute even with a long TTL.
+REFUSED_QUIET = 60.0
+
+ID_RULE = r"[A-Za-z0-9_-]{1,255}"  # Secret Manager's own rule for secret ids
+PROJECT_RULE = r"[A-Za-z0-9.:_-]+"  # project ids, numbers, old domain-scoped ids (example.com:p)
+FULL_NAME = re.compile(rf"projects/{PROJECT_RULE}/secrets/{ID_RULE}(/versions/([0-9]+|latest))?")
+VERSION_ANSWERED = re.compile(rf"projects/{PROJECT_RULE}/secrets/{ID_RULE}/versions/[0-9]+")
+VISIBLE_ASCII = re.compile(rb"[\x21-\x7e]+")
+AROUND = b" \t\r\n\v\f"  # ASCII whitespace: trimmed from a stored value, with a warning
 
 
 class SecretError(Exception):
@@ -80,19 +102,58 @@ class Missing:
         pass
 
 
-def version_name(variable: str, value: str, project: str | None) -> str:
-    """The full version name for the value of ``variable``; raises ``SecretError``."""
-    if value.startswith("projects/"):
-        return value if "/versions/" in value else value.rstrip("/") + "/versions/latest"
-    if "/" in value:
-        raise SecretError(
-            "misconfigured", f"{variable} must be a secret id or projects/P/secrets/S/versions/V"
+def version_name(variable: str, value: str, project: str | None) -> str | None:
+    """The full version name that the value of ``variable`` gives; ``None`` for a bare secret id
+    without a project. A value of neither shape raises ``ConfigError``: it stops the start-up."""
+    full = FULL_NAME.fullmatch(value)
+    if full:
+        return value if full.group(1) else value + "/versions/latest"
+    if not re.fullmatch(ID_RULE, value):
+        raise ConfigError(
+            f"{variable} must be a secret id (letters, digits, _ and -, at most 255) or "
+            "projects/P/secrets/S/versions/V (V a number or latest)"
         )
     if not project:
+        return None
+    name = f"projects/{project}/secrets/{value}/versions/latest"
+    if not FULL_NAME.fullmatch(name):
+        raise ConfigError(f"GOOGLE_CLOUD_PROJECT must be a project id, to read {variable}")
+    return name
+
+
+def flaw(value: bytes) -> str | None:
+    """What keeps a trimmed ``value`` from being a value, in words that quote none of it."""
+    if VISIBLE_ASCII.fullmatch(value):
+        return None
+    if not value:
+        return "is empty"
+    if value.startswith(b"\xef\xbb\xbf"):
+        return "starts with a byte-order mark"
+    if any(byte < 0x20 or byte == 0x7F for byte in value):
+        return "holds a control character or a line break"
+    if b" " in value:
+        return "holds a space"
+    return "holds a character that is not ASCII"
+
+
+def checked_setting(variable: str, value: str) -> str:
+    """A value given in the environment, as it is; raises ``ConfigError`` when it may not be."""
+    problem = flaw(value.encode("utf-8", "surrogatepass"))
+    if problem:
+        raise ConfigError(f"{variable} {problem}: only visible ASCII (0x21-0x7E) is allowed")
+    return value
+
+
+def stored_value(variable: str, version: str, data: bytes) -> tuple[str, bool]:
+    """The value a version holds, and whether whitespace around it was trimmed."""
+    value = data.strip(AROUND)
+    problem = flaw(value)
+    if problem:
         raise SecretError(
-            "misconfigured", f"{variable} is a bare secret id: set GOOGLE_CLOUD_PROJECT too"
+            "misconfigured",
+            f"{variable}: {version} {problem}; only visible ASCII (0x21-0x7E) is allowed",
         )
-    return f"projects/{project}/secrets/{value}/versions/latest"
+    return value.decode("ascii"), len(value) != len(data)
 
 
 class SecretManager:
@@ -138,11 +199,12 @@ class SecretManager:
                 "misconfigured", f"no Google credentials to read {variable} from Secret Manager"
             ) from None
 
-    def fetch(self, variable: str, name: str) -> tuple[str, str]:
-        """The value and the version name that answered (``…/versions/7``)."""
+    def fetch(self, variable: str, name: str) -> tuple[bytes, str]:
+        """The bytes stored and the version name that answered (``…/versions/7``)."""
         import requests
         from google.api_core import exceptions as google
         from google.auth import exceptions as auth
+        from google.protobuf import json_format  # type: ignore[import-untyped]
 
         transient = (
             google.ServiceUnavailable,
@@ -153,6 +215,19 @@ class SecretManager:
             google.BadGateway,
             requests.RequestException,  # the REST transport lets connection errors through
             auth.TransportError,  # the credentials could not be refreshed: no answer
+        )
+        # What the REST transport raises for an answer that is not Secret Manager's JSON (a
+        # proxy's HTML page, JSON of another shape, nesting too deep), found by running it
+        # against the loopback fake. HTTP 200: the body goes to json_format.Parse, which raises
+        # ParseError, or UnicodeDecodeError when the body is not UTF-8. An error status:
+        # google.api_core reads the body as {"error": {…, "details": [{…}]}} and raises
+        # AttributeError or TypeError when it is not, RecursionError when it is nested too deep.
+        garbled = (
+            json_format.ParseError,
+            UnicodeDecodeError,
+            AttributeError,
+            TypeError,
+            RecursionError,
         )
         client = self.client(variable)
         deadline = self.backoff.deadline(self.deadline)
@@ -166,28 +241,30 @@ class SecretManager:
                     raise SecretError(
                         "misconfigured", f"{variable}: the Google credentials were refused"
                     ) from None
-                if self.backoff.pause(attempt, deadline) is None:
-                    raise SecretError(
-                        "unavailable",
-                        f"Secret Manager did not answer for {variable} "
-                        f"({type(error).__name__}, {attempt + 1} attempts)",
-                    ) from None
-                attempt += 1
-                continue
+                problem = type(error).__name__
+            except garbled as error:
+                problem = f"not its JSON: {type(error).__name__}"
             except google.GoogleAPICallError as error:
+                if not (isinstance(error.code, int) and error.code >= 500):
+                    raise SecretError(
+                        "misconfigured",
+                        f"{variable}: Secret Manager refused to read {name} "
+                        f"({type(error).__name__})",
+                    ) from None
+                problem = f"HTTP {error.code}"  # a 5xx with no class of its own (a proxy's 520)
+            else:
+                data, version = bytes(response.payload.data), str(response.name)
+                # Secret Manager names the version it read and stores no empty payload.
+                if data and VERSION_ANSWERED.fullmatch(version):
+                    return data, version
+                problem = "JSON of another shape"
+            if self.backoff.pause(attempt, deadline) is None:
                 raise SecretError(
-                    "misconfigured",
-                    f"{variable}: Secret Manager refused to read {name} ({type(error).__name__})",
-                ) from None
-            try:
-                value = bytes(response.payload.data).decode("utf-8").strip()
-            except UnicodeDecodeError:
-                raise SecretError(
-                    "misconfigured", f"{variable}: {name} is not UTF-8 text"
-                ) from None
-            if not value:
-                raise SecretError("misconfigured", f"{variable}: {name} is empty")
-            return value, str(response.name)
+                    "unavailable",
+                    f"Secret Manager did not answer for {variable} "
+                    f"({problem}, {attempt + 1} attempts)",
+                )
+            attempt += 1
 
 
 @dataclass(frozen=True)
@@ -220,6 +297,10 @@ class CachedSecret:
         self._fetches = 0  # fetches finished, so a waiting thread knows one ended
         self._failure: SecretError | None = None  # the outcome of the last fetch, when it failed
         self._quiet_until = 0.0
+        self._refused: str | None = None  # the value dropped by invalidate(), until a fetch
+        self._confirmed: str | None = None  # the last confirmed refusal …
+        self._confirmed_until = 0.0  # … and the end of its quiet
+        self._trimmed: str | None = None  # the last version whose value was trimmed
 
     def _stale_usable(self, held: Held | None, now: float) -> bool:
         return held is not None and now < held.fetched_at + self.ttl + STALE_FOR
@@ -252,7 +333,8 @@ class CachedSecret:
         if held is not None and self.clock() - held.fetched_at < self.ttl:
             return held.value
         try:
-            value, version = self.manager.fetch(self.variable, self.name)
+            data, version = self.manager.fetch(self.variable, self.name)
+            value, trimmed = stored_value(self.variable, version, data)
         except SecretError as error:
             self._fetches += 1
             self._failure = error
@@ -269,20 +351,43 @@ class CachedSecret:
                 return held.value
             self.logger.emit("ERROR", error.message, secret=self.name)
             raise
-        self._held = Held(value, version, self.clock())
+        now = self.clock()
+        self._held = Held(value, version, now)
         self._failure = None
         self._quiet_until = 0.0
         self._fetches += 1
         self.logger.emit("INFO", f"{self.variable}: read from Secret Manager", version=version)
+        if trimmed and version != self._trimmed:
+            self._trimmed = version
+            self.logger.emit(
+                "WARNING",
+                f"{self.variable}: whitespace around the stored value was trimmed; "
+                "add versions with printf '%s', not echo",
+                version=version,
+            )
+        if value == self._refused:
+            self._confirmed, self._confirmed_until = value, now + REFUSED_QUIET
+            self.logger.emit(
+                "WARNING",
+                f"{self.variable}: Secret Manager still holds the refused value; "
+                f"its next refusals read nothing for {REFUSED_QUIET:.0f} s",
+                version=version,
+            )
+        self._refused = None
         return value
 
     def invalidate(self, refused: str) -> None:
-        """Forget the value if it still is ``refused``, so the next ``get()`` fetches again."""
+        """Forget the value if it still is ``refused``, so the next ``get()`` fetches again;
+        unless it is a confirmed refusal in its quiet."""
         with self._lock:
-            if self._held is not None and self._held.value == refused:
-                self._held = None
-                self._quiet_until = 0.0
-                self.logger.emit("WARNING", f"{self.variable}: refused, fetching it again")
+            if self._held is None or self._held.value != refused:
+                return  # already dropped or replaced: another thread's stale news
+            if refused == self._confirmed and self.clock() < self._confirmed_until:
+                return  # read again a moment ago, and unchanged: a new read would be too
+            self._held = None
+            self._refused = refused
+            self._quiet_until = 0.0
+            self.logger.emit("WARNING", f"{self.variable}: refused, fetching it again")
 
 
 def secret(
@@ -295,13 +400,13 @@ def secret(
     ttl: float,
     logger: Logger,
 ) -> Secret | None:
-    """The secret a pair of variables configures (the value wins); ``None`` when neither is set."""
+    """The secret a pair of variables configures (the value wins); ``None`` when neither is set.
+    A bad value or secret name raises ``ConfigError``: it stops the start-up."""
     if value:
-        return Fixed(value)
+        return Fixed(checked_setting(value_variable, value))
     if not secret_value:
         return None
-    try:
-        name = version_name(secret_variable, secret_value, project)
-    except SecretError as error:
-        return Missing(error.message)
+    name = version_name(secret_variable, secret_value, project)
+    if name is None:
+        return Missing(f"{secret_variable} is a bare secret id: set GOOGLE_CLOUD_PROJECT too")
     return CachedSecret(secret_variable, name, manager, ttl, logger)

@@ -5,13 +5,16 @@ base64, "dataCrc32c": "<decimal>"}}``, and errors in Google's envelope ``{"error
 "message", "status"}}`` (404 ``NOT_FOUND`` for an unknown secret, 403 ``PERMISSION_DENIED`` for a
 forbidden one, 503 ``UNAVAILABLE`` while :attr:`down`). Versions count from 1; ``latest`` is
 the newest. Project ids in requests are used as given (Google would also accept numbers).
+
+A test scripts other answers to access requests (HTML from a proxy, JSON of another shape …)
+with :meth:`then`, one per request, or every answer with :attr:`always`.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from tests.fakes.server import LoopbackServer, Reply, Seen
 
@@ -42,21 +45,33 @@ class FakeSecretManager(LoopbackServer):
         self.forbidden: set[str] = set()
         self.down = False  # answer 503 UNAVAILABLE to everything
         self.delay = 0.0  # seconds before each answer
+        self.script: deque[Reply] = deque()
+        self.always: Reply | None = None
 
-    def add_version(self, project: str, secret: str, value: str) -> str:
+    def add_version(self, project: str, secret: str, value: str | bytes) -> str:
         """Store a new version (a rotation); returns its full name."""
         with self.lock:
             versions = self.versions[f"projects/{project}/secrets/{secret}"]
-            versions.append(value.encode())
+            versions.append(value if isinstance(value, bytes) else value.encode())
             return f"projects/{project}/secrets/{secret}/versions/{len(versions)}"
 
     def accesses(self) -> list[Seen]:
         return [request for request in self.seen if ACCESS.match(request.path)]
 
+    def then(self, *replies: Reply) -> FakeSecretManager:
+        self.script.extend(replies)
+        return self
+
     def answer(self, request: Seen) -> Reply:
-        reply = self.access(request)
-        reply.delay = self.delay
+        reply = self.scripted(request) or self.access(request)
+        reply.delay = max(reply.delay, self.delay)
         return reply
+
+    def scripted(self, request: Seen) -> Reply | None:
+        if not ACCESS.match(request.path):
+            return None
+        with self.lock:
+            return self.always or (self.script.popleft() if self.script else None)
 
     def access(self, request: Seen) -> Reply:
         match = ACCESS.match(request.path)
