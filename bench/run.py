@@ -174,6 +174,27 @@ def main() -> None:
     print(f"\npeak memory of a 1000-event dry run (tracemalloc): {peak / 2**20:.1f} MiB "
           f"for a {len(batch) / 2**20:.1f} MiB body")  # fmt: skip
     print(throughput())
+    worst_table(ours)
+    from bench import memory
+
+    memory.main()
+
+
+def worst_table(ours: Any) -> None:
+    """The worst bodies of ``bench/worst.py``: CPU of one request, ratio to the JSON floor of
+    the same body, peak memory and answer size."""
+    from bench.worst import measure
+
+    def send(route: str, raw: bytes) -> Any:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ours.post(route, data=raw, content_type="application/json")
+
+    print("\n| worst body (dry run, entry point) | route | body | CPU | × JSON floor "
+          "| peak memory | answer |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for name, route, size, cpu, ratio, peak, answer in measure(send):
+        print(f"| {name} | `{route}` | {size / 2**20:.1f} MiB | {cpu:.2f} s | {ratio:.1f}× "
+              f"| {peak:.0f} MiB | {answer / 2**20:.2f} MiB |")  # fmt: skip
 
 
 def throughput(seconds: float = 5.0, senders: int = 8, per_request: int = 100) -> str:

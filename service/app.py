@@ -109,23 +109,28 @@ class App:
         if denied is not None:
             return denied
         limit = self.settings.max_body_bytes
-        raw = read_body(request, limit)
-        if raw is None:
+        length = declared_length(request)
+        if length is not None and length > limit:
             return refusal(413, "body_too_large", f"the body is over {limit} bytes")
-        if not is_json(request.environ.get("CONTENT_TYPE", "")):
-            return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
+        # Admitted before it is read: a body waiting for its turn stays in the socket, not in
+        # memory. One without a length may be as large as the limit.
+        weight = limit if length is None else length
         # Half the retry deadline: a sender's timeout covers the wait, the work and TikTok's.
-        patience = self.settings.retry_deadline_seconds / 2
-        if not self.admission.enter(len(raw), patience):
-            self.logger.emit("WARNING", "busy: body not admitted in time", size=len(raw))
+        if not self.admission.enter(weight, self.settings.retry_deadline_seconds / 2):
+            self.logger.emit("WARNING", "busy: body not admitted in time", size=weight)
             return refusal(
                 503, "busy", "too many large bodies at once: send it again later",
                 **{"Retry-After": str(RETRY_AFTER)},
             )  # fmt: skip
         try:
+            raw = request.stream.read(limit + 1)
+            if len(raw) > limit:
+                return refusal(413, "body_too_large", f"the body is over {limit} bytes")
+            if not is_json(request.environ.get("CONTENT_TYPE", "")):
+                return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
             return self.work(request, source, raw)
         finally:
-            self.admission.leave(len(raw))
+            self.admission.leave(weight)
 
     def work(self, request: flask.Request, source: pipeline.Source, raw: bytes) -> flask.Response:
         """Plan, send (or not, in dry run) and answer one admitted body."""
@@ -226,14 +231,11 @@ class App:
         )
 
 
-def read_body(request: flask.Request, limit: int) -> bytes | None:
-    """The body, or ``None`` when it is over ``limit`` bytes (with a Content-Length, known
-    before reading; without one, chunked, after reading up to the limit)."""
+def declared_length(request: flask.Request) -> int | None:
+    """The body's ``Content-Length``; ``None`` without one (chunked) or when it is not a number
+    (then the body is read up to the limit, and one over it is refused all the same)."""
     length = request.environ.get("CONTENT_LENGTH", "")
-    if length.isdigit() and int(length) > limit:
-        return None
-    raw = request.stream.read(limit + 1)
-    return None if len(raw) > limit else raw
+    return int(length) if length.isdigit() else None
 
 
 def is_json(content_type: str) -> bool:
