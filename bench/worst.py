@@ -67,6 +67,14 @@ def worst_bodies() -> dict[str, tuple[str, bytes]]:
             "/tiktok",
             fill(lambda n: {"event": "Purchase", **{f"k{i}": 0 for i in range(1000)}}),
         ),
+        "1000 items an event, each breaking a schema rule (rejected)": (
+            "/commandersact",
+            fill(lambda n: {"event_name": "purchase", "items": [{"quantity": "x"}] * 1000}),
+        ),
+        "an error after 999 good values in every event (rejected)": (
+            "/tiktok",
+            fill(lambda n: {"event": "Purchase", "user": {"external_id": ["1"] * 999 + [[]]}}),
+        ),
         "1000 empty items an event": (
             "/commandersact",
             fill(lambda n: {"event_name": "purchase", "items": [{}] * 1000}),

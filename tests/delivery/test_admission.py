@@ -13,10 +13,10 @@ from tests.fakes.tiktok import coded
 
 
 def test_a_body_that_waits_too_long_is_503_with_retry_after(make_live, tiktok):
-    # The second body's patience is half the deadline (1.5 s); the first holds the budget for
-    # the 2.5 s TikTok takes to answer it, within its deadline.
-    client = make_live(ADMISSION_BUDGET_BYTES="3000", TIKTOK_RETRY_DEADLINE_SECONDS="3")
-    tiktok.then(Reply(200, coded(0).body, delay=2.5))
+    # The second body's patience is half the deadline (2.5 s); the first holds the budget for
+    # the 3.5 s TikTok takes to answer it, within its deadline.
+    client = make_live(ADMISSION_BUDGET_BYTES="3000", TIKTOK_RETRY_DEADLINE_SECONDS="5")
+    tiktok.then(Reply(200, coded(0).body, delay=3.5))
     first_body = [purchase(f"A{n}") for n in range(40)]  # about 2,400 bytes
     second_body = [purchase(f"B{n}") for n in range(40)]
     first: list[int] = []
