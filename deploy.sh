@@ -312,6 +312,7 @@ say "Checked: gcloud is logged in as $ACCOUNT; project $PROJECT_ID exists (numbe
 check_upload() {
 	local file uploaded=() unexpected=()
 	while IFS= read -r file; do
+		[[ -n $file ]] || continue
 		uploaded+=("$file")
 		[[ $file =~ $UPLOADED ]] || unexpected+=("$file")
 	done < <(gcloud meta list-files-for-upload . 2>/dev/null </dev/null || true)

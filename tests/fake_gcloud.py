@@ -206,7 +206,8 @@ class Fake:
 
     def do_meta_list_files_for_upload(self) -> None:
         assert self.words[2:] == ["."], self.args
-        self.print("\n".join(upload_set(self.cwd)))
+        for path in upload_set(self.cwd):
+            self.print(path)
 
     # -- project, APIs, accounts
     def do_projects_describe(self) -> None:
