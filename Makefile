@@ -4,6 +4,7 @@
 # make load  - the real server under 16 senders and 10,000 events while the TikTok fake fails;
 #              prints events/s, retries, losses and 500s (tests/load/; a short run is in make test)
 # make lock  - regenerate requirements.txt (the deployed closure, with hashes) from requirements.in
+# make picture - redraw monitoring/dashboard.svg, the README's dashboard, from a 60 s local run
 
 SHELL := /bin/bash
 VENV := .venv
@@ -16,7 +17,7 @@ PYTHON ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.1[1-9]*/bin/python3
 	python3.14 python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: test lint run bench load lock clean
+.PHONY: test lint run bench load lock picture clean
 
 # The function's locked closure exactly (hashes checked), then the tools, which may not move any
 # locked version: the lock's pins are their constraints.
@@ -62,6 +63,10 @@ bench: $(VENV)/.installed
 load: $(VENV)/.installed
 	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
 		$(PY) -m tests.load $(LOAD_OPTIONS)
+
+picture: $(VENV)/.installed
+	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
+		$(PY) -m monitoring.picture
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
