@@ -400,3 +400,31 @@ def test_without_gclouds_alpha_commands_it_stops_before_changing_anything(deploy
     assert "the alert policies need gcloud's alpha commands" in done.stderr
     assert "MONITORING=false" in done.stderr
     assert not deploy.calls_to("services", "enable")
+
+
+def test_the_picture_reads_the_lines_as_the_metrics_do():
+    """``make picture`` charts the lines through the metrics' own extractors."""
+    from xml.etree import ElementTree
+
+    from monitoring import picture
+
+    def line(http: int, counts: dict[str, int], codes: list[int], latency: float) -> dict:
+        return {"source": "ga4", "http_status": http, "counts": counts, "events": ["AddToCart"],
+                "tiktok_codes": codes, "latency_ms": latency}  # fmt: skip
+
+    lines = [
+        (1.0, line(200, {"sent": 3}, [], 10.0)),
+        (2.0, line(207, {"sent": 1, "failed": 2}, [40002], 30.0)),
+        (7.0, line(503, {"failed": 4}, [], 2000.0)),
+    ]
+    zeros = [0.0] * (picture.SECONDS // picture.BUCKET)
+    assert picture.per_bucket(lines, "events_sent") == {"events_sent": [4.0, *zeros[1:]]}
+    assert picture.per_bucket(lines, "events_failed", "tiktok_code") == {
+        "40002": [2.0, *zeros[1:]],
+        "": [0.0, 4.0, *zeros[2:]],
+    }
+    assert picture.per_bucket(lines, "requests", "http_status")["503"][1] == 1
+    assert picture.latency_percentiles(lines)["p99"][:2] == [30.0, 2000.0]
+    svg = ElementTree.fromstring(picture.draw(lines))  # noqa: S314 (the SVG this test just drew)
+    titles = {"Events by status", "Failed events by TikTok code", "Requests by HTTP status"}
+    assert titles <= {text.text for text in svg.iter("{http://www.w3.org/2000/svg}text")}

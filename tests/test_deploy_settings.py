@@ -239,3 +239,21 @@ def test_the_template_names_every_setting_and_deploys_as_is(deploy):
     assert done.returncode == 0, done.stderr
     assert deployed_env(deploy)["TIKTOK_PIXEL_ID"] == "C0123456789ABCDEFGHI"
     assert "  PROJECT_ID=acme-events   (environment)" in done.stderr
+
+
+def readme_section(heading: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"\n### {heading}\n")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def test_the_readme_lists_every_deployment_setting_and_every_role_deploy_sh_relies_on():
+    settings = readme_section("Settings")
+    for name in deploy_sh_list("DEPLOYMENT_SETTINGS"):
+        assert f"`{name}`" in settings, name
+    roles = readme_section("Roles")
+    script = (ROOT / "deploy.sh").read_text()
+    for role in sorted(
+        set(re.findall(r"roles/[a-zA-Z.]+[a-zA-Z]", script)) - {"roles/editor", "roles/owner"}
+    ):
+        assert f"`{role}`" in roles or role in roles, role
