@@ -545,10 +545,15 @@ channels_json() {
 if [[ $MONITORING == true ]]; then
 	say ""
 	say "Log-based metrics (read from the function's request log line), project-wide:"
-	if ! METRICS=$(gcloud logging metrics list --project="$PROJECT_ID" --filter='name:tiktok-events/' \
-		--format='value(name)' 2>"$WORK/error" </dev/null); then
+	# In a dry run an API that is off has nothing in it yet: there is nothing to list.
+	METRICS=""
+	if [[ $DRY_RUN_DEPLOY != true || $ENABLED == *$'\n'logging.googleapis.com$'\n'* ]] &&
+		! METRICS=$(gcloud logging metrics list --project="$PROJECT_ID" --filter='name:tiktok-events/' \
+			--format='value(name)' 2>"$WORK/error" </dev/null); then
 		die "cannot list the log-based metrics: $(first_line "$(<"$WORK/error")")"
 	fi
+	MONITORING_ON=true
+	if [[ $DRY_RUN_DEPLOY == true && $ENABLED != *$'\n'monitoring.googleapis.com$'\n'* ]]; then MONITORING_ON=false; fi
 	for file in monitoring/metrics/*.json; do
 		metric=${file##*/}
 		metric=tiktok-events/${metric%.json}
@@ -568,7 +573,8 @@ if [[ $MONITORING == true ]]; then
 		no_channels='"notificationChannels": []'
 		channels="\"notificationChannels\": $(channels_json)"
 		printf '%s\n' "${policy/"$no_channels"/"$channels"}" >"$policy_file"
-		if ! found=$(gcloud alpha monitoring policies list --project="$PROJECT_ID" \
+		found=""
+		if [[ $MONITORING_ON == true ]] && ! found=$(gcloud alpha monitoring policies list --project="$PROJECT_ID" \
 			--filter="userLabels.app=tiktok-events AND userLabels.function=$FUNCTION_NAME AND userLabels.alert=$alert" \
 			--format='value(name)' 2>"$WORK/error" </dev/null); then
 			die "cannot list the alert policies: $(first_line "$(<"$WORK/error")")"

@@ -27,6 +27,17 @@ from typing import Any
 PROJECT = "acme-events"
 PROJECT_NUMBER = "123456789012"
 URL = "https://tiktok-events-abc123-ew.a.run.app"
+# The API each kind of call needs: off, gcloud fails as the API does.
+APIS = (
+    ("iam", "iam.googleapis.com"),
+    ("builds", "cloudbuild.googleapis.com"),
+    ("secrets", "secretmanager.googleapis.com"),
+    ("functions", "cloudfunctions.googleapis.com"),
+    ("run", "run.googleapis.com"),
+    ("logging", "logging.googleapis.com"),
+    ("monitoring", "monitoring.googleapis.com"),
+    ("alpha monitoring", "monitoring.googleapis.com"),
+)
 FILE_FLAGS = ("--env-vars-file=", "--config-from-file=", "--policy-from-file=")
 
 
@@ -178,6 +189,11 @@ class Fake:
         """(exit code, stdout, stderr). A call the fake does not know, or in a form it does not
         expect, raises AssertionError: the sandbox fails the test with it."""
         try:
+            api = next((a for prefix, a in APIS if " ".join(self.words).startswith(prefix)), None)
+            if api and api not in self.state["enabled_services"]:
+                self.fail(
+                    f"PERMISSION_DENIED: SERVICE_DISABLED: {api} has not been used in project"
+                )
             for prefix, message in self.state.get("failures", {}).items():
                 if " ".join(self.words).startswith(prefix):
                     self.fail(message)

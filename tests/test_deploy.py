@@ -442,6 +442,17 @@ def test_dry_run_runs_every_check_prints_every_change_and_changes_nothing(deploy
     assert "Dry run: nothing was changed" in done.stdout
 
 
+def test_a_dry_run_on_a_project_with_every_api_off_shows_the_whole_first_deploy(deploy):
+    deploy.state["enabled_services"] = []
+    done = deploy.run("--dry-run", stdin=TOKEN, **BASE)
+    assert done.returncode == 0, done.stderr
+    assert changes(deploy) == []
+    printed = [line for line in done.stderr.splitlines() if line.startswith("+ gcloud ")]
+    assert "monitoring.googleapis.com" in printed[0]
+    assert len([line for line in printed if "logging metrics create" in line]) == len(METRICS)
+    assert printed[-1].startswith("+ gcloud functions deploy tiktok-events")
+
+
 @pytest.mark.parametrize(
     ("settings", "configured", "expected"),
     [
