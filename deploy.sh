@@ -272,7 +272,7 @@ if [[ $DRY_RUN_DEPLOY == true ]]; then say "Dry run: every check runs, every cha
 say "Deploying with (from the environment, ${SETTINGS_FILE:+${SETTINGS_FILE##*/}, }gcloud or the defaults):"
 for name in "${DEPLOYMENT_SETTINGS[@]}"; do
 	if [[ $name == API_KEY_SECRET_ID && $PUBLIC != true ]]; then continue; fi
-	say "  $name=${!name}   (${ORIGIN[$name]:-default})"
+	if [[ -n ${!name} ]]; then say "  $name=${!name}   (${ORIGIN[$name]:-default})"; else say "  $name not set"; fi
 done
 
 WORK=$(mktemp -d)
