@@ -14,6 +14,10 @@
 # with "+" before it runs, and only printed in a dry run. The token itself is never an argument
 # of any process, nor printed.
 set -euo pipefail
+if ((BASH_VERSINFO[0] < 4)); then
+	echo "deploy.sh needs bash 4 or newer (on macOS: brew install bash, then run it with that bash)" >&2
+	exit 1
+fi
 
 usage() {
 	cat <<'EOF'
