@@ -3,23 +3,41 @@
 # make bench - measure speed as ratios against baselines taken in the same run
 # make load  - the real server under 16 senders and 10,000 events while the TikTok fake fails;
 #              prints events/s, retries, losses and 500s (tests/load/; a short run is in make test)
+# make lock  - regenerate requirements.txt (the deployed closure, with hashes) from requirements.in
+# make picture - redraw monitoring/dashboard.svg, the README's dashboard, from a 60 s local run
 
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
+UV_VERSION := 0.13.9
+LOCK_VENV := $(or $(TMPDIR),/tmp)/tiktok-events-lock-uv-$(UV_VERSION)
 # The newest Python 3.11+ on the machine: pyenv installs first, then what is on PATH.
 PYTHON ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.1[1-9]*/bin/python3 2>/dev/null | sort -rV) \
 	python3.14 python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: test lint run bench load clean
+.PHONY: test lint run bench load lock picture clean
 
+# The function's locked closure exactly (hashes checked), then the tools, which may not move any
+# locked version: the lock's pins are their constraints.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+		-c <(sed -n 's/^\([A-Za-z0-9][A-Za-z0-9._-]*==[^ ;\\]*\).*/\1/p' requirements.txt)
 	touch $@
+
+# requirements.txt from requirements.in: the whole closure, pinned with hashes, for every Python
+# from 3.11 (the runtime is python313). Versions already locked are kept; LOCK_OPTIONS=--upgrade
+# moves them to the newest. uv runs from a throwaway environment, never from .venv.
+lock:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
+	$(LOCK_VENV)/bin/uv pip compile requirements.in --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" --quiet -o requirements.txt $(LOCK_OPTIONS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
@@ -45,6 +63,10 @@ bench: $(VENV)/.installed
 load: $(VENV)/.installed
 	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
 		$(PY) -m tests.load $(LOAD_OPTIONS)
+
+picture: $(VENV)/.installed
+	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
+		$(PY) -m monitoring.picture
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

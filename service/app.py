@@ -153,7 +153,10 @@ class App:
         return reply(body, status, headers)
 
     def trace(self, request: flask.Request) -> str | None:
-        return self.logger.trace(request.environ.get("HTTP_X_CLOUD_TRACE_CONTEXT"))
+        environ = request.environ
+        return self.logger.trace(
+            environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
+        )
 
     def check_caller(self, request: flask.Request) -> flask.Response | None:
         """``None`` when the caller may go on: no key is configured, or ``X-Api-Key`` is it."""
