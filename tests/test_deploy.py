@@ -32,7 +32,9 @@ PIXEL = "CPIXEL0000000000000A"
 BASE = {"PROJECT_ID": PROJECT, "TIKTOK_PIXEL_ID": PIXEL}
 # Variables deploy.sh sets itself, and the ones it never deploys (credentials in clear, the
 # emulator endpoint).
-MANAGED = {"GOOGLE_CLOUD_PROJECT", "TIKTOK_ACCESS_TOKEN_SECRET", "API_KEY_SECRET", "THREADS"}
+MANAGED = {
+    "GOOGLE_CLOUD_PROJECT", "TIKTOK_ACCESS_TOKEN_SECRET", "API_KEY_SECRET", "THREADS", "MALLOC_ARENA_MAX",
+}  # fmt: skip
 LOCAL_ONLY = {"TIKTOK_ACCESS_TOKEN", "API_KEY", "SECRET_MANAGER_ENDPOINT"}
 CHANGES = re.compile(
     r"(create|enable|deploy|update|versions add|add-iam-policy-binding|add-invoker-policy-binding"
@@ -133,13 +135,14 @@ def test_a_first_deploy_checks_first_then_creates_everything(deploy):
     assert flag(deployed, "entry-point") == "tiktok_events"
     assert flag(deployed, "region") == "europe-west1"
     assert flag(deployed, "service-account") == SA
-    assert (flag(deployed, "memory"), flag(deployed, "cpu")) == ("512Mi", "1")
+    assert (flag(deployed, "memory"), flag(deployed, "cpu")) == ("1Gi", "1")
     assert (flag(deployed, "timeout"), flag(deployed, "concurrency")) == ("60s", "20")
     assert deployed["cwd"] == str(ROOT)  # --source=. is the project, wherever deploy.sh runs from
     assert env_file(deployed) == {
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "TIKTOK_ACCESS_TOKEN_SECRET": f"projects/{PROJECT}/secrets/tiktok-access-token/versions/latest",
         "THREADS": "20",
+        "MALLOC_ARENA_MAX": "2",
         "TIKTOK_PIXEL_ID": PIXEL,
     }
     assert deploy.state["functions"]["tiktok-events"]["invokers"] == []  # private
@@ -482,3 +485,12 @@ def test_no_project_at_all_is_a_clear_error(deploy):
 
 def test_deploy_sh_is_executable():
     assert os.access(ROOT / "deploy.sh", os.X_OK)
+
+
+def test_the_malloc_arenas_are_capped_as_measured(deployed):
+    """Sizing (README): the worst request mix fits 1 GiB with glibc's arenas capped at 2."""
+    done = deployed.run(**BASE)
+    assert done.returncode == 0, done.stderr
+    (deploy,) = deployed.calls_to("functions", "deploy")
+    assert env_file(deploy)["MALLOC_ARENA_MAX"] == "2"
+    assert flag(deploy, "memory") == "1Gi"

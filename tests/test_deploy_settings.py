@@ -67,6 +67,7 @@ def test_the_settings_file_is_read_as_written_and_the_environment_wins(deploy):
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "TIKTOK_ACCESS_TOKEN_SECRET": f"projects/{PROJECT}/secrets/tiktok-access-token/versions/latest",
         "THREADS": "20",
+        "MALLOC_ARENA_MAX": "2",
         "TIKTOK_PIXEL_ID": PIXEL,
         "TIKTOK_EVENT_MAPPING": MAPPING,
         "TIKTOK_CONSENT_CATEGORIES": "ads, analytics",
