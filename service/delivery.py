@@ -164,7 +164,14 @@ class Delivery:
         self, batch: Batch, events: list[dict[str, Any]], payload: bytes, call: Call
     ) -> Outcome:
         def on_retry(outcome: Outcome, wait: float) -> None:
-            self.log(call, "WARNING", f"TikTok: retrying in {wait:.2f} s", batch, events, outcome)
+            self.log(
+                call,
+                "WARNING",
+                f"TikTok: retrying in {round(wait * 1000)} ms",
+                batch,
+                events,
+                outcome,
+            )
 
         return self.client.send(payload, call.token, call.deadline, on_retry, call.budget)
 

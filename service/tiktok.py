@@ -29,6 +29,7 @@ Words used here:
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import re
 import socket
@@ -169,14 +170,22 @@ def field_path(message: object) -> str:
 
 
 def request_id(value: object, payload: bytes) -> str | None:
-    """TikTok's request id when it is one: a short token of letters, digits, ``_`` and ``-``
-    that quotes nothing we sent (no :data:`QUOTE` characters in a row of the payload, in any
-    case, and no part of it)."""
+    """TikTok's request id when it looks like one (a timestamp and hex: letters and digits
+    both, up to 64 of them with ``_`` and ``-``) and quotes nothing we sent: no
+    :data:`QUOTE` characters in a row of the payload, in any case, no part of it, and not a
+    value we sent hashed (an external id)."""
     if not isinstance(value, str) or not REQUEST_ID.fullmatch(value):
+        return None
+    if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
         return None
     own, sent = value.lower().encode(), payload.lower()
     starts = range(max(1, len(own) - QUOTE + 1))
-    return None if any(own[start : start + QUOTE] in sent for start in starts) else value
+    if any(own[start : start + QUOTE] in sent for start in starts):
+        return None
+    hashes = {
+        hashlib.sha256(form.encode()).hexdigest() for form in (value, own.decode(), value.upper())
+    }
+    return None if any(digest.encode() in sent for digest in hashes) else value
 
 
 def read_answer(status: int, headers: Any, read: Callable[[], bytes], payload: bytes) -> Outcome:
@@ -362,9 +371,8 @@ class TikTokClient:
             )
             if wait is None:
                 outcome.kind = "unavailable"
-                outcome.message = (
-                    f"TikTok unavailable: {outcome.message} after {attempt + 1} attempts"
-                )
+                tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
+                outcome.message = f"TikTok unavailable: {outcome.message} ({tries})"
                 return outcome
             if on_retry is not None:
                 on_retry(outcome, wait)
