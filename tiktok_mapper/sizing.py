@@ -7,8 +7,9 @@ Words used here:
 - *payload*: a body serialized as it is posted: compact JSON, ASCII only (other characters as
   ``\\u`` escapes), as bytes. Its length is the *size* of the request.
 - *part*: consecutive events ``data[start:end]`` of one body that go out as one request, with
-  their payload. A part of one event whose payload alone is over the cap is *too large*: it is
-  never sent (its payload is left empty), and its event fails ``refused``.
+  their payload; parts are filled in event order, each as full as the cap allows. A part of
+  one event whose payload alone is over the cap is *too large*: it is never sent (its payload
+  is left empty), and its event fails ``refused``.
 
 The dry run and delivery both cut with :func:`parts`, so the payloads a dry run shows are the
 requests delivery posts.
@@ -16,22 +17,19 @@ requests delivery posts.
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
 # TikTok documents no size limit for an Events API request; peers that post to it cap theirs
 # at 1 MB (Tealium's connector). 1 MiB of JSON keeps every request well inside what such APIs
-# take, and bounds what one bad answer can make us send again.
+# take, and bounds what one refused request makes us send again.
 MAX_REQUEST_BYTES = 1024 * 1024
-# A body over the cap is cut into pieces of equal event counts sized for this share of the
-# cap, so that, events being of uneven size, most pieces fit at the first try.
-FILL = 0.9
 
 # check_circular=False: bodies are trees built from parsed JSON, and the check costs a fifth.
 ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
+TAIL = b"]}"  # what closes a payload after its last event: ``data`` is its last key
+SAMPLE = 8  # events serialized to foretell whether a larger body fits
 
 
 def payload(body: dict[str, Any]) -> bytes:
@@ -51,20 +49,47 @@ class Part:
 
 
 def parts(body: dict[str, Any]) -> list[Part]:
-    """The parts of ``body``, in event order; one when it fits (the usual case: one encoding)."""
-    return _fit(body, 0, len(body["data"]))
+    """The parts of ``body``, in event order, each as full as the cap allows.
+
+    A body that fits is serialized once, whole; one that does not (as a sample of its first
+    events foretells, or its serialization shows), event by event, each event once.
+    """
+    events = body["data"]
+    if len(events) > SAMPLE:
+        sample = len(ENCODER.encode(events[:SAMPLE])) * len(events) / SAMPLE
+        if sample > MAX_REQUEST_BYTES:
+            return _filled(body)
+    whole = payload(body)
+    if len(whole) <= MAX_REQUEST_BYTES:
+        return [Part(0, len(events), whole, len(whole))]
+    return _filled(body)
 
 
-def _fit(body: dict[str, Any], start: int, end: int) -> list[Part]:
-    encoded = payload({**body, "data": body["data"][start:end]})
-    if len(encoded) <= MAX_REQUEST_BYTES:
-        return [Part(start, end, encoded, len(encoded))]
-    if end - start == 1:
-        return [Part(start, end, b"", len(encoded))]
-    count = end - start
-    pieces = min(count, max(2, math.ceil(len(encoded) / (MAX_REQUEST_BYTES * FILL))))
-    bounds = [start + count * k // pieces for k in range(pieces + 1)]
-    return [part for a, b in itertools.pairwise(bounds) for part in _fit(body, a, b)]
+def _filled(body: dict[str, Any]) -> list[Part]:
+    envelope = {key: value for key, value in body.items() if key != "data"}
+    head = payload({**envelope, "data": []})[: -len(TAIL)]
+    room = MAX_REQUEST_BYTES - len(head) - len(TAIL)
+    events = [ENCODER.encode(event).encode("ascii") for event in body["data"]]
+    found: list[Part] = []
+    start, used = 0, -1  # -1: the first event of a part has no comma before it
+
+    def close(end: int) -> None:
+        if end > start:
+            data = head + b",".join(events[start:end]) + TAIL
+            found.append(Part(start, end, data, len(data)))
+
+    for index, event in enumerate(events):
+        if len(event) > room:
+            close(index)
+            found.append(Part(index, index + 1, b"", len(head) + len(event) + len(TAIL)))
+            start, used = index + 1, -1
+            continue
+        if used + 1 + len(event) > room:
+            close(index)
+            start, used = index, -1
+        used += 1 + len(event)
+    close(len(events))
+    return found
 
 
 def too_large(size: int) -> str:

@@ -38,7 +38,11 @@ def test_a_body_over_the_cap_is_posted_in_parts_that_fit(live, tiktok):
     assert [e["event_id"] for p in posts for e in p.json()["data"]] == [
         f"O-{n}" for n in range(200)
     ]
-    assert [r["events"] for r in answer.get_json()["requests"]] == [100, 100]
+    first = posts[0].json()["data"]
+    assert len(posts[0].body) + 1 + len(sizing.payload(posts[1].json()["data"][0])) > (
+        MAX_REQUEST_BYTES
+    )  # the first part is as full as it can be
+    assert [r["events"] for r in answer.get_json()["requests"]] == [len(first), 200 - len(first)]
 
 
 def test_the_dry_run_shows_exactly_the_requests_delivery_posts(live, tiktok):
@@ -125,17 +129,20 @@ def test_once_the_budget_is_spent_untried_requests_are_unavailable(make_live, ti
     )
 
 
-def test_parts_fit_in_one_request_when_they_can_and_are_cut_evenly_when_not():
+def test_parts_are_as_full_as_the_cap_allows_and_an_event_too_large_stands_alone():
     small = {"event_source": "web", "event_source_id": "P", "data": [{"e": n} for n in range(9)]}
     (part,) = sizing.parts(small)
     assert (part.start, part.end, json.loads(part.payload)) == (0, 9, small)
     assert part.payload == json.dumps(small, separators=(",", ":")).encode()
     big = {**small, "data": [{"e": "x" * 200_000} for _ in range(9)]}  # 1.8 MB
     parts = sizing.parts(big)
-    assert [(p.start, p.end) for p in parts] == [(0, 4), (4, 9)]
-    assert all(p.size == len(p.payload) <= MAX_REQUEST_BYTES for p in parts)
-    alone = {**small, "data": [{"e": "x" * MAX_REQUEST_BYTES}]}
-    (too_large,) = sizing.parts(alone)
+    assert [(p.start, p.end) for p in parts] == [(0, 5), (5, 9)]
+    for part in parts:
+        assert part.size == len(part.payload) <= MAX_REQUEST_BYTES
+        assert part.payload == sizing.payload({**big, "data": big["data"][part.start : part.end]})
+    alone = {**small, "data": [{"e": 1}, {"e": "x" * MAX_REQUEST_BYTES}, {"e": 3}]}
+    first, too_large, last = sizing.parts(alone)
+    assert [(p.start, p.end) for p in (first, too_large, last)] == [(0, 1), (1, 2), (2, 3)]
     assert too_large.too_large
     assert too_large.payload == b""
-    assert too_large.size == len(sizing.payload(alone))
+    assert too_large.size == len(sizing.payload({**alone, "data": alone["data"][1:2]}))
