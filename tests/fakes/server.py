@@ -8,12 +8,14 @@ the other (``pause`` seconds apart): chunked, unless the reply sets its own ``Co
 it ends when the pieces do or the client hangs up. A *trickled* reply is sent one byte at a
 time, status line included, ``trickle`` seconds apart. :attr:`LoopbackServer.written` counts
 the body bytes the fake managed to send; :attr:`LoopbackServer.read_pause` makes it read each
-request body a KiB at a time, that many seconds apart (a peer slow to take what we send).
+request body a KiB at a time, that many seconds apart (a peer slow to take what we send). Given
+a TLS context, the server speaks HTTPS.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -72,7 +74,7 @@ class Listener(ThreadingHTTPServer):
 class LoopbackServer:
     """Subclasses answer with :meth:`answer`; use as a context manager or call :meth:`close`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self.written = 0  # body bytes sent
@@ -149,13 +151,16 @@ class LoopbackServer:
                 pass
 
         self.httpd = Listener(("127.0.0.1", 0), Handler)
+        self.scheme = "https" if tls else "http"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
     def answer(self, request: Seen) -> Reply:
         raise NotImplementedError

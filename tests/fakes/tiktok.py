@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -81,8 +82,10 @@ class Faults:
 
 
 class FakeTikTok(LoopbackServer):
-    def __init__(self, tokens: tuple[str, ...] = (TOKEN,)) -> None:
-        super().__init__()
+    def __init__(
+        self, tokens: tuple[str, ...] = (TOKEN,), tls: ssl.SSLContext | None = None
+    ) -> None:
+        super().__init__(tls)
         self.tokens = set(tokens)
         self.bad_event_ids: set[str] = set()
         self.max_body: int | None = None
