@@ -2,78 +2,73 @@
 
 Words used here:
 
-- *batch*: one planned request (``tiktok_mapper.pipeline.Batch``); a *part* is a batch or a
-  half of a refused part, sent on its own.
-- *call*: one ``deliver(plan)``; it has one token and one retry deadline
-  (``TIKTOK_RETRY_DEADLINE_SECONDS``) for all its requests.
-- *splitting*: TikTok refuses a whole request when one of its events is bad. When a part of
-  several events is refused for its content (``service.tiktok.CONTENT_CODES``), each half is
-  sent on its own, recursively, so only the guilty events end ``failed``. Splitting stops when
-  the deadline has passed: what is left fails with the refusal of the part that carried it.
+- *batch*: one planned request (``tiktok_mapper.pipeline.Batch``), cut into *parts* no larger
+  than ``tiktok_mapper.sizing.MAX_REQUEST_BYTES`` (the same parts a dry run shows); a part is
+  also a half of a refused part, sent on its own.
+- *call*: one ``deliver(plan)``; it has one token, one retry deadline
+  (``TIKTOK_RETRY_DEADLINE_SECONDS``) and one budget of :data:`MAX_REQUESTS_PER_CALL` TikTok
+  requests for all its parts, retries and splits.
+- *splitting*: TikTok refuses a whole request when one of its events is bad, or when it is too
+  large. When a part of several events is refused so (``service.tiktok.Outcome.splittable``),
+  each half is sent on its own, recursively, so only the guilty events end ``failed``.
+  Splitting stops when the deadline has passed or the budget is spent: what is left fails with
+  the refusal of the part that carried it.
 - *settled part*: a part whose answer decides the status of its events; each is one entry of
   ``requests[]`` (with TikTok's ``request_id``, or ``code`` and ``message``).
 - *giving up*: once a part ran out of retries, TikTok is taken as down for the rest of the call:
   later parts are not tried and fail ``unavailable`` too (the sender will send everything again).
+  So are parts not yet tried when the deadline has passed or the budget is spent.
 
 A failed event carries ``error``: ``unavailable`` (HTTP 503), ``misconfigured`` (500) or
-``refused`` (502 or 207), as ``tiktok_mapper.report`` expects.
+``refused`` (502 or 207), as ``tiktok_mapper.report`` expects. Messages and logs carry no text
+of TikTok's (``service.tiktok``): nothing we sent can come back through them.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from service.logs import Logger
-from service.retry import Backoff, Deadline
+from service.retry import Backoff, Budget, Deadline
 from service.secret_manager import Missing, Secret, SecretError
 from service.settings import Settings
 from service.tiktok import Outcome, TikTokClient
+from tiktok_mapper import sizing
 from tiktok_mapper.pipeline import Batch, Plan
 
 UNCONFIGURED = "TIKTOK_ACCESS_TOKEN_SECRET (or TIKTOK_ACCESS_TOKEN) is not set"
-SCRUB_MIN = 4  # shorter strings are too common to be telling, and too common to scrub
-SCRUBBED = "…"
-MAX_MESSAGE = 500  # characters of TikTok's message passed on
+# TikTok requests one incoming request may cause, retries and splits together: finding one bad
+# event among 1000 takes about 20, a few retries on top fit; without a bound, a batch TikTok
+# refuses whole is split down to every event (1999 requests) against TikTok's rate limits.
+MAX_REQUESTS_PER_CALL = 100
 FAILURES = {
-    "refused": "TikTok refused a request",
+    "refused": "a request was refused",
     "unavailable": "a request could not be delivered in time",
     "misconfigured": "a request was not sent: the configuration is incomplete",
 }
+DEADLINE_PASSED = "not sent: the retry deadline had passed"
+BUDGET_SPENT = f"not sent: the call had made its {MAX_REQUESTS_PER_CALL} TikTok requests"
 
 
 @dataclass
 class Call:
     deadline: Deadline
     trace: str | None
+    budget: Budget
     token: str = ""
     token_refreshed: bool = False
     gave_up: Outcome | None = None
 
-
-def scrub(message: str, events: list[dict[str, Any]]) -> str:
-    """TikTok's ``message`` with any string we sent in ``events`` cut out, event names aside,
-    then cut to :data:`MAX_MESSAGE`: TikTok may quote a value (an IP, a URL) and answers and
-    logs must not carry it. Cutting comes last, so that no value is left half-quoted."""
-    values: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str) and len(value) >= SCRUB_MIN:
-            values.add(value)
-
-    for event in events:
-        walk({key: value for key, value in event.items() if key != "event"})
-    for value in sorted(values, key=len, reverse=True):
-        message = message.replace(value, SCRUBBED)
-    return message[:MAX_MESSAGE]
+    def stopped(self) -> str | None:
+        """Why no new request may start, if none may."""
+        if self.deadline.remaining() <= 0:
+            return DEADLINE_PASSED
+        if self.budget.left <= 0:
+            return BUDGET_SPENT
+        return None
 
 
 class Delivery:
@@ -103,7 +98,8 @@ class Delivery:
         """Send every batch; mark each event ``sent`` or ``failed``; return the request entries."""
         if not plan.batches:
             return []
-        call = Call(self.backoff.deadline(self.settings.retry_deadline_seconds), trace)
+        deadline = self.backoff.deadline(self.settings.retry_deadline_seconds)
+        call = Call(deadline, trace, Budget(MAX_REQUESTS_PER_CALL))
         try:
             call.token = self.token.get()
         except SecretError as error:
@@ -114,7 +110,14 @@ class Delivery:
             ]
         entries: list[dict[str, Any]] = []
         for batch in plan.batches:
-            entries.extend(self.send(plan, batch, batch.indices, batch.events, call))
+            for part in sizing.parts(batch.body()):
+                indices = batch.indices[part.start : part.end]
+                events = batch.events[part.start : part.end]
+                if part.too_large:
+                    outcome = Outcome("refused", message=sizing.too_large(part.size))
+                    entries.append(self.settle(plan, batch, indices, events, outcome, call))
+                else:
+                    entries.extend(self.send(plan, batch, indices, events, call, part.payload))
         return entries
 
     def send(
@@ -124,55 +127,61 @@ class Delivery:
         indices: list[int],
         events: list[dict[str, Any]],
         call: Call,
+        payload: bytes | None = None,
         refusal: Outcome | None = None,
     ) -> list[dict[str, Any]]:
-        """Send one part; split it when TikTok refuses its content; the settled entries.
+        """Send one part; split it when TikTok refuses it so; the settled entries.
 
-        ``refusal`` is the answer to the request this part was split from: once the deadline
-        has passed, the part is not sent and keeps that answer.
+        ``payload`` is the part serialized, when the caller has it; ``refusal`` is the answer to
+        the request this part was split from: when no new request may start, the part is not
+        sent and keeps that answer.
         """
-        if refusal is not None and call.deadline.remaining() <= 0:
-            return [self.settle(plan, batch, indices, events, refusal, call)]
         if call.gave_up is not None:
             outcome = Outcome("unavailable", message="not sent: " + call.gave_up.message)
             outcome.retry_after = call.gave_up.retry_after
             return [self.settle(plan, batch, indices, events, outcome, call)]
-        outcome = self.post(batch, events, call)
-        if outcome.auth_refused and not call.token_refreshed:
-            outcome = self.with_fresh_token(batch, events, call, outcome)
-        if outcome.content_refused and len(events) > 1 and call.deadline.remaining() > 0:
+        stopped = call.stopped()
+        if stopped is not None:
+            outcome = refusal or Outcome("unavailable", message=stopped)
+            return [self.settle(plan, batch, indices, events, outcome, call)]
+        payload = payload or sizing.payload({**batch.body(), "data": events})
+        outcome = self.post(batch, events, payload, call)
+        if outcome.auth_refused and not call.token_refreshed and call.stopped() is None:
+            outcome = self.with_fresh_token(batch, events, payload, call, outcome)
+        if outcome.splittable and len(events) > 1 and call.stopped() is None:
             half = len(events) // 2
             self.log(
-                call,
-                "WARNING",
-                "TikTok refused a request for its content: splitting it",
-                batch,
-                events,
-                outcome,
+                call, "WARNING", "TikTok refused a request: splitting it", batch, events, outcome
             )
-            return self.send(plan, batch, indices[:half], events[:half], call, outcome) + self.send(
-                plan, batch, indices[half:], events[half:], call, outcome
-            )
+            return self.send(
+                plan, batch, indices[:half], events[:half], call, refusal=outcome
+            ) + self.send(plan, batch, indices[half:], events[half:], call, refusal=outcome)
         if outcome.kind == "unavailable":
             call.gave_up = outcome
         return [self.settle(plan, batch, indices, events, outcome, call)]
 
-    def post(self, batch: Batch, events: list[dict[str, Any]], call: Call) -> Outcome:
+    def post(
+        self, batch: Batch, events: list[dict[str, Any]], payload: bytes, call: Call
+    ) -> Outcome:
         def on_retry(outcome: Outcome, wait: float) -> None:
-            heard = replace(outcome, message=scrub(outcome.message, events))
-            self.log(call, "WARNING", f"TikTok: retrying in {wait:.2f} s", batch, events, heard)
+            self.log(
+                call,
+                "WARNING",
+                f"TikTok: retrying in {round(wait * 1000)} ms",
+                batch,
+                events,
+                outcome,
+            )
 
-        body = {**batch.body(), "data": events}
-        outcome = self.client.send(body, call.token, call.deadline, on_retry)
-        # Scrubbed here, once, so that nothing downstream (a later part's "not sent", the
-        # warnings of a partial success, the answer, the logs) can carry a value TikTok quoted:
-        # every outcome that reaches settle() and log() is clean.
-        outcome.message = scrub(outcome.message, events)
-        outcome.warnings = [scrub(warning, events) for warning in outcome.warnings]
-        return outcome
+        return self.client.send(payload, call.token, call.deadline, on_retry, call.budget)
 
     def with_fresh_token(
-        self, batch: Batch, events: list[dict[str, Any]], call: Call, refusal: Outcome
+        self,
+        batch: Batch,
+        events: list[dict[str, Any]],
+        payload: bytes,
+        call: Call,
+        refusal: Outcome,
     ) -> Outcome:
         """After an auth refusal: fetch the token again and, if it changed, send once more."""
         call.token_refreshed = True
@@ -182,7 +191,7 @@ class Delivery:
             call.token = self.token.get()
         except SecretError as error:
             return Outcome(error.kind, message=error.message)
-        if call.token == refused:
+        if call.token == refused or call.stopped() is not None:
             return refusal
         self.log(
             call,
@@ -192,7 +201,7 @@ class Delivery:
             events,
             refusal,
         )
-        return self.post(batch, events, call)
+        return self.post(batch, events, payload, call)
 
     def settle(
         self,
@@ -248,7 +257,7 @@ class Delivery:
             event_names=sorted({event["event"] for event in events}),
             outcome=outcome.kind,
             code=outcome.code,
-            tiktok_message=outcome.message,
+            detail=outcome.message,
             request_id=outcome.request_id,
             attempts=outcome.attempts,
         )

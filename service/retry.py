@@ -1,9 +1,11 @@
-"""Bounded retrying: exponential backoff with jitter, inside a deadline.
+"""Bounded retrying: exponential backoff with jitter, inside a deadline and a budget.
 
 Words used here:
 
 - *deadline*: the instant (on a monotonic clock) after which no new attempt starts; one deadline
   covers a whole call, however many requests and retries it takes.
+- *budget*: how many requests a call may still make, retries and splits together; spent, no new
+  request starts, whatever time is left.
 - *backoff*: the wait before attempt ``n + 1`` is ``base · 2ⁿ`` capped at ``cap``, with *jitter*
   (a random half to whole of it, so instances that failed together do not retry together), and
   never less than what the service asked for (``Retry-After``, the *hint*).
@@ -26,6 +28,18 @@ class Deadline:
 
     def remaining(self) -> float:
         return self.at - self.clock()
+
+
+@dataclass
+class Budget:
+    left: int
+
+    def take(self) -> bool:
+        """Spend one request: ``False`` (nothing spent) when none is left."""
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ value stops the function with a message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -38,6 +40,35 @@ def url(value: str) -> str:
     return address
 
 
+def tiktok_url(value: str) -> str:
+    """The URL the token is sent to: https, or http to this machine only (a local fake), so
+    that the token never crosses a network in clear."""
+    address = url(value)
+    parts = urllib.parse.urlsplit(address)
+    try:
+        host, scheme = parts.hostname or "", parts.scheme.lower()
+        parts.port  # noqa: B018  (reading it checks it)
+    except ValueError:
+        raise ValueError("must be an http(s) URL with a valid host and port") from None
+    if not host or parts.username is not None or parts.password is not None:
+        raise ValueError("must be an http(s) URL with a host and no user or password")
+    if scheme != "https" and not loopback(host):
+        raise ValueError(
+            "must be an http(s) URL: https://, or http:// only for a loopback host "
+            "(127.0.0.0/8, ::1, localhost)"
+        )
+    return address
+
+
+def loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Settings:
     dry_run: bool = False
@@ -63,7 +94,7 @@ SETTINGS: Table = (
     ("TIKTOK_ACCESS_TOKEN",            "access_token",             text),
     ("TIKTOK_ACCESS_TOKEN_SECRET",     "access_token_secret",      text),
     ("TIKTOK_TOKEN_TTL_SECONDS",       "token_ttl_seconds",        positive_int),
-    ("TIKTOK_API_URL",                 "api_url",                  url),
+    ("TIKTOK_API_URL",                 "api_url",                  tiktok_url),
     ("TIKTOK_RETRY_DEADLINE_SECONDS",  "retry_deadline_seconds",   positive_int),
     ("SECRET_MANAGER_ENDPOINT",        "secret_manager_endpoint",  url),
     ("API_KEY",                        "api_key",                  text),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from tiktok_mapper import sizing
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
 from tiktok_mapper.commandersact import CommandersAct
 from tiktok_mapper.config import Config, source_id
@@ -181,9 +182,25 @@ def plan_body(source: Source, raw: bytes, config: Config, now: float) -> Plan:
 
 
 def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A dry run's request entries and payloads: what delivery would do, done by nothing."""
-    requests = [{**batch.entry(), "status": "would_send"} for batch in plan.batches]
-    return requests, [batch.body() for batch in plan.batches]
+    """A dry run's request entries and payloads: the parts delivery would post, cut the same
+    way (``tiktok_mapper.sizing``); an event too large for any request fails here as there."""
+    requests: list[dict[str, Any]] = []
+    payloads: list[dict[str, Any]] = []
+    for batch in plan.batches:
+        body = batch.body()
+        for part in sizing.parts(body):
+            entry = {**batch.entry(), "events": part.end - part.start}
+            if part.too_large:
+                failure = {"status": "failed", "error": "refused"}
+                failure["message"] = sizing.too_large(part.size)
+                entry.update(failure)
+                for index in batch.indices[part.start : part.end]:
+                    plan.results[index].update(failure)
+            else:
+                entry["status"] = "would_send"
+                payloads.append({**body, "data": batch.events[part.start : part.end]})
+            requests.append(entry)
+    return requests, payloads
 
 
 def _checked_and_mapped(

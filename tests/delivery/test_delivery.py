@@ -90,7 +90,9 @@ def test_a_refused_single_event_is_502_and_not_retried(live, tiktok):
     assert answer.status_code == 502
     (result,) = answer.get_json()["results"]
     assert (result["status"], result["error"], result["code"]) == ("failed", "refused", 40002)
-    assert result["message"].startswith("Batch.0.")
+    assert result["message"] == (
+        "TikTok refused the request: code 40002 (invalid value) at data[0].user.ip"
+    )
     assert answer.get_json()["requests"][0]["request_id"] == "fake-request-1"
     assert len(tiktok.posts()) == 1
 
@@ -139,12 +141,12 @@ def test_a_tiktok_that_does_not_answer_in_time_is_503(live, tiktok):
 
 
 def test_partial_success_is_sent_and_the_request_carries_a_warning(live, tiktok):
-    tiktok.then(coded(20001, "partial success"))
+    tiktok.then(coded(20001, "partial success: Batch.0.user.ip is not valid"))
     answer = post(live, "/commandersact", purchase("O-1"))
     assert answer.status_code == 200
     (entry,) = answer.get_json()["requests"]
     assert entry["status"] == "sent"
-    assert entry["warnings"] == ["TikTok answered 20001 (partial success): partial success"]
+    assert entry["warnings"] == ["TikTok answered 20001 (partial success) at data[0].user.ip"]
 
 
 def test_a_rotated_token_is_picked_up_at_once(live, tiktok, secret_manager):

@@ -11,6 +11,7 @@ from service.retry import Backoff
 from service.tiktok import TikTokClient, retry_after
 from tests.fakes.server import Reply
 from tests.fakes.tiktok import TOKEN, coded
+from tiktok_mapper import sizing
 
 BODY = {
     "event_source": "web",
@@ -38,6 +39,8 @@ def test_a_request_is_posted_with_the_token_and_json(client, tiktok):
     assert outcome.request_id == "fake-request-1"
     assert post.headers["Access-Token"] == TOKEN
     assert post.headers["Content-Type"] == "application/json"
+    assert post.headers["Accept-Encoding"] == "identity"
+    assert post.body == sizing.payload(BODY)  # compact JSON, serialized once
     assert post.json() == BODY
 
 
@@ -123,7 +126,7 @@ def test_auth_and_content_refusals_are_told_apart(client, tiktok):
     assert send(client, token="wrong-token").auth_refused
     tiktok.then(coded(40002, "bad"))
     outcome = send(client)
-    assert outcome.content_refused
+    assert outcome.splittable
     assert not outcome.auth_refused
 
 
@@ -131,7 +134,7 @@ def test_partial_success_is_sent_with_a_warning(client, tiktok):
     tiktok.then(coded(20001, "partial success"))
     outcome = send(client)
     assert (outcome.kind, outcome.code) == ("sent", 20001)
-    assert outcome.warnings == ["TikTok answered 20001 (partial success): partial success"]
+    assert outcome.warnings == ["TikTok answered 20001 (partial success)"]
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,16 @@
 """A loopback fake of TikTok's Events API endpoint (``POST /open_api/v1.3/event/track/``).
 
 It answers like TikTok: HTTP 200 with ``{"code", "message", "request_id", "data"}``, where a
-non-zero ``code`` is a refusal. Its normal behaviour: ``40001`` for a token not in
-:attr:`tokens`; ``40002`` for a request that holds any event whose ``event_id`` is in
-:attr:`bad_event_ids` (TikTok refuses the whole request for one bad event; the message names the
-batch index and quotes the event's IP, as a validation message may); else ``0``, and the events
-are recorded in :attr:`accepted`. A test scripts other answers (HTTP 503, 429 with
-``Retry-After``, code 40100, a slow answer …) with :meth:`then`, or every answer with
-:attr:`always` (an outage).
+non-zero ``code`` is a refusal. Its normal behaviour: HTTP 413 for a request body over
+:attr:`max_body` bytes (a gateway's limit), when set; ``40001`` for a token not in
+:attr:`tokens`; ``40061`` for a request of more than :attr:`max_events` events, when set;
+``40002`` for a request that holds any event whose ``event_id`` is in :attr:`bad_event_ids`
+(TikTok refuses the whole request for one bad event; the message names the batch index and
+quotes the event's IP, as a validation message may); else ``0``, and the events are recorded
+in :attr:`accepted`. A test scripts other answers (HTTP 503, 429 with ``Retry-After``, code
+40100, a slow, trickled or endless answer, a redirect …, see ``tests.fakes.server``) with
+:meth:`then`, or every answer with :attr:`always` (an outage). A scripted answer keeps its own
+``request_id``, if it has one.
 
 *Faults* (:class:`Faults`) are injected at set rates instead, for load tests: HTTP 503, code
 40100, a slow answer, or a dropped connection *after* the events were accepted (the answer is
@@ -22,10 +25,11 @@ from __future__ import annotations
 
 import itertools
 import random
+import ssl
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.fakes.server import LoopbackServer, Reply, Seen
@@ -78,10 +82,14 @@ class Faults:
 
 
 class FakeTikTok(LoopbackServer):
-    def __init__(self, tokens: tuple[str, ...] = (TOKEN,)) -> None:
-        super().__init__()
+    def __init__(
+        self, tokens: tuple[str, ...] = (TOKEN,), tls: ssl.SSLContext | None = None
+    ) -> None:
+        super().__init__(tls)
         self.tokens = set(tokens)
         self.bad_event_ids: set[str] = set()
+        self.max_body: int | None = None
+        self.max_events: int | None = None
         self.script: deque[Reply] = deque()
         self.always: Reply | None = None
         self.accepted: list[dict[str, Any]] = []  # events of requests answered with code 0
@@ -112,10 +120,9 @@ class FakeTikTok(LoopbackServer):
         if reply is None:
             reply = self.judge(request)
         if isinstance(reply.body, dict) and "code" in reply.body:
-            reply = Reply(
-                reply.status, {**reply.body, "request_id": request_id}, reply.headers, reply.delay
-            )
-        if reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("code") == 0:
+            reply = replace(reply, body={"request_id": request_id, **reply.body})
+        code = reply.body.get("code") if isinstance(reply.body, dict) else None
+        if reply.status == 200 and type(code) is int and code == 0:
             self.accept(request.json())
         if fault == "slow":
             reply.delay = self.faults.slow_seconds  # type: ignore[union-attr]
@@ -131,12 +138,19 @@ class FakeTikTok(LoopbackServer):
     def judge(self, request: Seen) -> Reply:
         if request.path != PATH or request.method != "POST":
             return Reply(404, b"<html>404 Not Found</html>", {"Content-Type": "text/html"})
+        if self.max_body is not None and len(request.body) > self.max_body:
+            return Reply(
+                413, b"<html>413 Request Entity Too Large</html>", {"Content-Type": "text/html"}
+            )
         if request.headers.get("Access-Token") not in self.tokens:
             return coded(
                 40001,
                 "No permission to operate pixel code. You must be an admin or operator of this advertiser account.",
             )
-        for index, event in enumerate(request.json()["data"]):
+        events = request.json()["data"]
+        if self.max_events is not None and len(events) > self.max_events:
+            return coded(40061, f"The batch holds {len(events)} events, over {self.max_events}")
+        for index, event in enumerate(events):
             if event.get("event_id") in self.bad_event_ids:
                 ip = event.get("user", {}).get("ip", "")
                 return coded(40002, f"Batch.{index}.user.ip: Not a valid value {ip}".strip())
