@@ -32,9 +32,16 @@ RETRY_AFTER = 30  # seconds a sender waits after a 503 when TikTok gave no Retry
 
 
 def reply(
-    body: Mapping[str, Any], status: int, headers: Mapping[str, str] | None = None
+    body: Mapping[str, Any],
+    status: int,
+    headers: Mapping[str, str] | None = None,
+    payloads: list[bytes] | None = None,
 ) -> flask.Response:
-    text = json.dumps(body, ensure_ascii=True, allow_nan=False)
+    """The JSON answer; a dry run's ``payloads`` (already JSON, as they would be posted) are
+    written in as they are, last, rather than parsed and written again."""
+    text = json.dumps(body, ensure_ascii=True, allow_nan=False).encode("ascii")
+    if payloads is not None:
+        text = text[:-1] + b', "payloads": [' + b", ".join(payloads) + b"]}"
     return flask.Response(text, status, headers=dict(headers or {}), mimetype="application/json")
 
 
@@ -146,11 +153,11 @@ class App:
             requests, payloads = pipeline.would_send(plan)
         else:
             requests = self.delivery.deliver(plan, trace)
-        body = report.answer(plan.results, requests, dry_run, payloads, plan.warnings)
+        body = report.answer(plan.results, requests, dry_run, warnings=plan.warnings)
         status = report.http_status(body)
         self.log_request(trace, source.name, body, status, started)
         headers = {"Retry-After": retry_after_header(requests)} if status == 503 else None
-        return reply(body, status, headers)
+        return reply(body, status, headers, payloads)
 
     def trace(self, request: flask.Request) -> str | None:
         environ = request.environ

@@ -93,7 +93,11 @@ def main(
 
     requests, payloads = pipeline.would_send(plan)
     answer = report.answer(
-        plan.results, requests, dry_run=True, payloads=payloads, warnings=plan.warnings
+        plan.results,
+        requests,
+        dry_run=True,
+        payloads=[json.loads(payload) for payload in payloads],
+        warnings=plan.warnings,
     )
     print(json.dumps(answer, indent=2, ensure_ascii=False), file=out)
     counts = ", ".join(f"{answer[s]} {s}" for s in report.STATUSES if answer[s])

@@ -181,14 +181,14 @@ def plan_body(source: Source, raw: bytes, config: Config, now: float) -> Plan:
     return plan(source, body.events, config, now, body.envelope)
 
 
-def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[bytes]]:
     """A dry run's request entries and payloads: the parts delivery would post, cut the same
-    way (``tiktok_mapper.sizing``); an event too large for any request fails here as there."""
+    way (``tiktok_mapper.sizing``), as the JSON bytes it would post; an event too large for any
+    request fails here as there."""
     requests: list[dict[str, Any]] = []
-    payloads: list[dict[str, Any]] = []
+    payloads: list[bytes] = []
     for batch in plan.batches:
-        body = batch.body()
-        for part in sizing.parts(body):
+        for part in sizing.parts(batch.body()):
             entry = {**batch.entry(), "events": part.end - part.start}
             if part.too_large:
                 failure = {"status": "failed", "error": "refused"}
@@ -198,7 +198,7 @@ def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     plan.results[index].update(failure)
             else:
                 entry["status"] = "would_send"
-                payloads.append({**body, "data": batch.events[part.start : part.end]})
+                payloads.append(part.payload)
             requests.append(entry)
     return requests, payloads
 
