@@ -3,6 +3,9 @@
 # make bench - measure speed as ratios against baselines taken in the same run
 # make load  - the real server under 16 senders and 10,000 events while the TikTok fake fails;
 #              prints events/s, retries, losses and 500s (tests/load/; a short run is in make test)
+# make fuzz  - mutation fuzzing of every fixture and example through the real entry point, on every
+#              core; FUZZ_BODIES (300000), FUZZ_SEED (1), FUZZ_JOBS (all cores); reproducers of each
+#              class of failure go to .fuzz-findings/ (tests/fuzz/; a short slice is in make test)
 
 SHELL := /bin/bash
 VENV := .venv
@@ -13,7 +16,7 @@ PYTHON ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.1[1-9]*/bin/python3
 	python3.14 python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: test lint run bench load clean
+.PHONY: test lint run bench load fuzz clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
@@ -45,6 +48,14 @@ bench: $(VENV)/.installed
 load: $(VENV)/.installed
 	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
 		$(PY) -m tests.load $(LOAD_OPTIONS)
+
+FUZZ_BODIES ?= 300000
+FUZZ_SEED ?= 1
+FUZZ_JOBS ?= $(shell nproc)
+fuzz: $(VENV)/.installed
+	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
+		$(PY) -m tests.fuzz --bodies $(FUZZ_BODIES) --seed $(FUZZ_SEED) --jobs $(FUZZ_JOBS) \
+		--out .fuzz-findings
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

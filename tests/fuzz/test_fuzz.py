@@ -1,0 +1,102 @@
+"""The fuzzer in the test suite: a short derandomised slice of the campaign (``make fuzz`` runs
+the long one), the reproducers of the classes fixed so far, and checks that the fuzzer's own
+invariants can fail.
+
+Words used here: see :mod:`tests.fuzz`. The *slice* is cases ``0 … SLICE_BODIES-1`` (and
+``0 … SLICE_CONFIGURATIONS-1`` of fuzzed configurations) of the fuzz seed ``pytest``: the same
+cases on every run, so a failure names a case that ``python -m tests.fuzz`` can reduce.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.fuzz.corpus import BASE, configurations, seeds
+from tests.fuzz.harness import Answer, Door, check, check_configuration, run
+from tests.fuzz.mutators import Case, case, config_case
+
+SLICE_SEED = "pytest"
+SLICE_BODIES = 1500
+SLICE_CONFIGURATIONS = 40
+
+
+@pytest.fixture(scope="module")
+def door() -> Door:
+    return Door()
+
+
+def test_a_derandomised_slice_of_bodies_keeps_every_invariant(door):
+    found: dict[str, str] = {}
+    for index in range(SLICE_BODIES):
+        one = case(SLICE_SEED, index)
+        for failure in run(door, one, configurations()[one.configuration]):
+            found.setdefault(failure.signature, one.label())
+    assert not found, "\n".join(f"{label}  {signature}" for signature, label in found.items())
+
+
+def test_a_derandomised_slice_of_configurations_keeps_every_invariant():
+    found: dict[str, int] = {}
+    for index in range(SLICE_CONFIGURATIONS):
+        env, cases = config_case(SLICE_SEED, index)
+        for failure in check_configuration(env, cases):
+            found.setdefault(failure.signature, index)
+    assert not found, found
+
+
+# --- the fuzzer itself --------------------------------------------------------------------------
+
+
+def test_cases_are_the_same_on_every_run_and_differ_from_each_other():
+    assert case(SLICE_SEED, 7) == case(SLICE_SEED, 7)
+    bodies = {case(SLICE_SEED, index).body for index in range(60)}
+    assert len(bodies) > 50
+
+
+def test_every_seed_keeps_every_invariant_before_mutation(door):
+    for seed in seeds():
+        one = Case("seed", 0, seed.name, seed.route, "", seed.text.encode(), ())
+        env = {**BASE, **dict(seed.env)}
+        assert run(door, one, env) == [], seed.name
+
+
+def planted_answer(**changes: Any) -> tuple[Case, Answer]:
+    """A real answer to a purchase carrying a canary e-mail, then changed as ``changes`` say."""
+    body = {"event_name": "purchase", "id": "P-1", "user": {"email": "Kanarie000001@Fuzz.example"}}
+    one = Case("test", 0, "test", "/commandersact", "", json.dumps(body).encode(), ())
+    answer = Door().post(one.route, one.body, BASE)
+    got = json.loads(answer.text)
+    for key, value in changes.items():
+        got["payloads"][0]["data"][0][key] = value
+    answer.text = json.dumps(got)
+    return one, answer
+
+
+def test_the_checks_pass_a_good_answer():
+    assert check(*planted_answer(), BASE) == []
+
+
+def test_the_checks_see_a_clear_text_canary():
+    one, answer = planted_answer(page={"url": "https://x.example/?e=kanarie000001@fuzz.example"})
+    assert [f.signature for f in check(one, answer, BASE)] == [
+        "canary: email in the answer at $.payloads[*].data[*].page.url"
+    ]
+
+
+def test_the_checks_see_a_payload_tiktok_would_refuse():
+    one, answer = planted_answer(event_time=0)
+    assert [f.signature for f in check(one, answer, BASE)] == [
+        "schema: payload data.*.event_time: minimum"
+    ]
+
+
+def test_the_checks_see_an_exception_and_its_line():
+    one, answer = planted_answer()
+    try:
+        json.loads("{")
+    except ValueError as error:
+        answer.exception, answer.status, answer.content_type = error, 500, "text/html"
+    (failure,) = check(one, answer, BASE)
+    assert failure.signature.startswith("exception: JSONDecodeError at outside the project")
