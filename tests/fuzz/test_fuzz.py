@@ -21,11 +21,17 @@ from tests.fuzz.mutators import Case, case, config_case
 SLICE_SEED = "pytest"
 SLICE_BODIES = 1500
 SLICE_CONFIGURATIONS = 40
+CONSENT = {**BASE, "TIKTOK_CONSENT_CATEGORIES": "ads"}
 
 
 @pytest.fixture(scope="module")
 def door() -> Door:
     return Door()
+
+
+def failures_of(door: Door, route: str, body: Any, env: dict[str, str]) -> list[str]:
+    one = Case("test", 0, "test", route, "", json.dumps(body).encode(), ())
+    return [failure.signature for failure in run(door, one, env)]
 
 
 def test_a_derandomised_slice_of_bodies_keeps_every_invariant(door):
@@ -44,6 +50,35 @@ def test_a_derandomised_slice_of_configurations_keeps_every_invariant():
         for failure in check_configuration(env, cases):
             found.setdefault(failure.signature, index)
     assert not found, found
+
+
+# --- the classes fixed so far, each by its reduced reproducer ---------------------------------
+
+
+def test_a_null_consent_category_among_1000_events_sinks_nothing(door):
+    events = [
+        {"event_name": "purchase", "id": f"O-{i}", "user": {"consent_categories": ["ads"]}}
+        for i in range(999)
+    ]
+    events.insert(
+        500, {"event_name": "purchase", "id": "N", "user": {"consent_categories": [None, "ads"]}}
+    )
+    one = Case("test", 0, "test", "/commandersact", "", json.dumps(events).encode(), ())
+    answer = door.post(one.route, one.body, CONSENT)
+    assert check(one, answer, CONSENT) == []
+    assert json.loads(answer.text)["would_send"] == 1000
+
+
+@pytest.mark.parametrize("given", [[None], [None, ""], [""], None])
+def test_consent_categories_that_name_nothing_grant_nothing(door, given):
+    body = {"event_name": "purchase", "id": "C-1", "user": {"consent_categories": given}}
+    assert failures_of(door, "/commandersact", body, CONSENT) == []
+    answer = door.post(
+        "/commandersact",
+        json.dumps(body).encode(),
+        {**CONSENT, "TIKTOK_CONSENT_CATEGORIES": "None"},
+    )
+    assert json.loads(answer.text)["skipped"] == 1
 
 
 # --- the fuzzer itself --------------------------------------------------------------------------
