@@ -81,6 +81,25 @@ def test_consent_categories_that_name_nothing_grant_nothing(door, given):
     assert json.loads(answer.text)["skipped"] == 1
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TIKTOK_EVENT_MAPPING", "[" * 100_000),
+        ("TIKTOK_SMART_MAPPING", '{"a": ' * 100_000),
+        ("TIKTOK_EVENT_MAPPING", '{"purchase": true}'),
+        ("TIKTOK_EVENT_MAPPING", '{"purchase": ["Purchase"]}'),
+        ("TIKTOK_TEST_EVENT_CODE", "T" * 10_001),
+        ("TIKTOK_PIXEL_ID", "C" * 10_001),
+    ],
+)
+def test_a_setting_the_function_cannot_run_with_stops_it_naming_the_variable(variable, value):
+    from tiktok_mapper.config import ConfigError, from_environment
+
+    with pytest.raises(ConfigError, match=f"^{variable} ") as refused:
+        from_environment({**BASE, variable: value})
+    assert value[:20] not in str(refused.value)
+
+
 # --- the fuzzer itself --------------------------------------------------------------------------
 
 
