@@ -44,15 +44,10 @@ from jsonschema import Draft202012Validator
 from tests.conftest import FUNCTION_VARIABLES, ROOT
 from tests.fuzz.corpus import BASE, events_of, personal_locations
 from tests.fuzz.mutators import Case
+from tiktok_mapper.config import SOURCE_ID_VARIABLES
+from tiktok_mapper.report import STATUSES
 
 SLOW_SECONDS = 5.0
-STATUSES = ("sent", "would_send", "skipped", "rejected", "failed")
-SOURCE_ID_VARIABLES = {
-    "web": "TIKTOK_PIXEL_ID",
-    "app": "TIKTOK_APP_ID",
-    "offline": "TIKTOK_OFFLINE_EVENT_SET_ID",
-    "crm": "TIKTOK_CRM_EVENT_SET_ID",
-}
 LETTER_TOKEN = re.compile(r"kanari[efxlzs]\d{6}")
 PHONE_TOKEN = re.compile(r"699\d{6}")
 HASH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")  # derived event ids and SHA-256 values
@@ -208,7 +203,8 @@ def _report_failures(got: dict[str, Any], status: int, env: dict[str, str]) -> I
     for request, payload in zip(requests, payloads, strict=False):
         if len(payload["data"]) != request["events"] or len(payload["data"]) > 1000:
             yield Failure("counts", "a payload's size is not its request's")
-        if payload["event_source_id"] != env.get(SOURCE_ID_VARIABLES[payload["event_source"]]):
+        _, variable = SOURCE_ID_VARIABLES[payload["event_source"]]
+        if payload["event_source_id"] != env.get(variable):
             yield Failure("counts", f"a {payload['event_source']} payload for another id")
         yield from schema_failures(payload)
     expected = 400 if results and counted["rejected"] == len(results) else 200
