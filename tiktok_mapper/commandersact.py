@@ -250,8 +250,8 @@ class CommandersAct:
         wanted = self.config.consent_categories
         if not wanted:
             return None
-        given = CONSENT(event) or []
-        if any(str(n.identifier(category)) in wanted for category in given):
+        given = CONSENT(event)  # an array or null, as the schema says
+        if isinstance(given, list) and any(_category(category) in wanted for category in given):
             return None
         return Skipped(
             "no consent: user.consent_categories holds none of TIKTOK_CONSENT_CATEGORIES"
@@ -265,3 +265,12 @@ class CommandersAct:
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()
         return "other"
+
+
+def _category(value: Any) -> str | None:
+    """A consent category as the setting writes it (``4`` and ``"4"`` alike); ``None`` for an
+    element that names none (``null``, ``""``): the schema allows them, and they grant nothing."""
+    try:
+        return n.identifier(value)
+    except n.Invalid:
+        return None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiktok_mapper.commandersact import SMART_MAPPING_KEYS
-from tiktok_mapper.normalize import Invalid, explicit_event_name, flag
+from tiktok_mapper.normalize import MAX_TEXT, Invalid, explicit_event_name, flag
 
 VIEW_CONTENT_CHOICES = ("page_view", "view_item", "both")
 GA4_PURCHASE_CHOICES = ("PlaceAnOrder", "CompletePayment")
@@ -51,6 +51,14 @@ def text(value: str) -> str:
     return value.strip()
 
 
+def sent_text(value: str) -> str:
+    """Text sent in every request as it is (an event source id, the test event code): at most
+    what a text field of TikTok's request holds."""
+    if len(value.strip()) > MAX_TEXT:
+        raise ValueError(f"must be at most {MAX_TEXT} characters long")
+    return value.strip()
+
+
 def boolean(value: str) -> bool:
     return flag(value)  # its Invalid is a ValueError: the variable gets named
 
@@ -67,7 +75,7 @@ def one_of(*choices: str) -> Callable[[str], str]:
 def json_object(value: str) -> dict[str, Any]:
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested beyond what json can read
         raise ValueError("must be a JSON object") from None
     if not isinstance(parsed, dict):
         raise ValueError("must be a JSON object")
@@ -82,6 +90,8 @@ def event_mapping(value: str) -> dict[str, str | None]:
         if tiktok is None:
             continue
         try:
+            if not isinstance(tiktok, str):  # true would otherwise be sent as the event "True"
+                raise Invalid("not a string")
             mapping[name], _ = explicit_event_name(tiktok)
         except Invalid:
             raise ValueError(
@@ -118,11 +128,11 @@ def phone_region(value: str) -> str:
 
 # variable                         attribute                    parser
 SETTINGS: Table = (
-    ("TIKTOK_PIXEL_ID",                "pixel_id",                  text),
-    ("TIKTOK_APP_ID",                  "app_id",                    text),
-    ("TIKTOK_OFFLINE_EVENT_SET_ID",    "offline_event_set_id",      text),
-    ("TIKTOK_CRM_EVENT_SET_ID",        "crm_event_set_id",          text),
-    ("TIKTOK_TEST_EVENT_CODE",         "test_event_code",           text),
+    ("TIKTOK_PIXEL_ID",                "pixel_id",                  sent_text),
+    ("TIKTOK_APP_ID",                  "app_id",                    sent_text),
+    ("TIKTOK_OFFLINE_EVENT_SET_ID",    "offline_event_set_id",      sent_text),
+    ("TIKTOK_CRM_EVENT_SET_ID",        "crm_event_set_id",          sent_text),
+    ("TIKTOK_TEST_EVENT_CODE",         "test_event_code",           sent_text),
     ("TIKTOK_EVENT_MAPPING",           "event_mapping",             event_mapping),
     ("TIKTOK_VIEW_CONTENT_EVENTS",     "view_content_events",       one_of(*VIEW_CONTENT_CHOICES)),
     ("TIKTOK_AUTODISCOVER_EVENT_SOURCE", "autodiscover_event_source", boolean),
