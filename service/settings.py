@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tiktok_mapper.config import Config, Table, boolean, from_environment, parse_settings, text
@@ -24,6 +24,19 @@ def positive_int(value: str) -> int:
     if number <= 0:
         raise ValueError("must be greater than 0")
     return number
+
+
+def at_most(most: int, unit: str) -> Callable[[str], int]:
+    """A positive whole number up to ``most``: past it, a setting would only make requests
+    unbounded (or overflow), never better."""
+
+    def parse(value: str) -> int:
+        number = positive_int(value)
+        if number > most:
+            raise ValueError(f"must be at most {most} {unit}")
+        return number
+
+    return parse
 
 
 def log_level(value: str) -> str:
@@ -89,18 +102,18 @@ class Settings:
 # variable                         attribute                   parser
 SETTINGS: Table = (
     ("DRY_RUN",                        "dry_run",                  boolean),
-    ("MAX_BODY_BYTES",                 "max_body_bytes",           positive_int),
+    ("MAX_BODY_BYTES",                 "max_body_bytes",           at_most(32 * 2**20, "bytes")),
     ("LOG_LEVEL",                      "log_level",                log_level),
     ("TIKTOK_ACCESS_TOKEN",            "access_token",             text),
     ("TIKTOK_ACCESS_TOKEN_SECRET",     "access_token_secret",      text),
-    ("TIKTOK_TOKEN_TTL_SECONDS",       "token_ttl_seconds",        positive_int),
+    ("TIKTOK_TOKEN_TTL_SECONDS",       "token_ttl_seconds",        at_most(86400, "seconds")),
     ("TIKTOK_API_URL",                 "api_url",                  tiktok_url),
-    ("TIKTOK_RETRY_DEADLINE_SECONDS",  "retry_deadline_seconds",   positive_int),
+    ("TIKTOK_RETRY_DEADLINE_SECONDS",  "retry_deadline_seconds",   at_most(3600, "seconds")),
     ("SECRET_MANAGER_ENDPOINT",        "secret_manager_endpoint",  url),
     ("API_KEY",                        "api_key",                  text),
     ("API_KEY_SECRET",                 "api_key_secret",           text),
     ("GOOGLE_CLOUD_PROJECT",           "google_cloud_project",     text),
-    ("ADMISSION_BUDGET_BYTES",         "admission_budget_bytes",   positive_int),
+    ("ADMISSION_BUDGET_BYTES",         "admission_budget_bytes",   at_most(2**30, "bytes")),
 )  # fmt: skip
 
 

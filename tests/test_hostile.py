@@ -355,3 +355,18 @@ def test_more_than_1000_tiktok_emails_in_one_event_reject_it(client):
     emails = [f"user{n}@example.com" for n in range(1001)]
     errors = rejected(client, "/tiktok", json.dumps(event("/tiktok", user={"email": emails})))
     assert errors == [{"path": "$.user.email", "message": "must have at most 1000 elements"}]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("moment", [1e-07, 0.5, ".5", "1970-01-01T00:00:00.5Z"])
+def test_a_time_under_one_second_after_1970_rejects_the_event(client, route, moment):
+    """TikTok takes whole seconds from 1: half a second after 1970 would be sent as 0."""
+    where = FIELDS[route][0]
+    errors = rejected(client, route, json.dumps(spoiled(route, where, moment)))
+    assert errors == [{"path": json_path(where), "message": "must be a time after 1970"}]
+
+
+def test_a_test_event_code_over_10000_characters_rejects_the_events(client):
+    body = {"test_event_code": "x" * 10_001, "data": [event("/tiktok")]}
+    errors = rejected(client, "/tiktok", json.dumps(body))
+    assert errors == [{"path": "$.test_event_code", "message": TOO_LONG}]

@@ -312,7 +312,7 @@ def event_time(value: Any, context: Context) -> int:
             seconds /= 1e6
         elif seconds >= MILLISECONDS_FROM:
             seconds /= 1e3
-    if not math.isfinite(seconds) or seconds <= 0:
+    if not math.isfinite(seconds) or seconds < 1:  # whole seconds: 0.5 would be sent as 0
         raise Invalid("must be a time after 1970")
     return int(min(seconds, context.now))
 

@@ -172,6 +172,9 @@ class PassThrough:
         code = given.get("test_event_code")
         if code is not None and not isinstance(code, str):
             errors.append({"path": "$.test_event_code", "message": "must be a string"})
+        elif isinstance(code, str) and len(code) > n.MAX_TEXT:
+            message = f"must be at most {n.MAX_TEXT} characters long"
+            errors.append({"path": "$.test_event_code", "message": message})
         if errors:
             return Rejected(errors)
         return Envelope(source, (code or "").strip() or None)
