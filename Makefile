@@ -1,5 +1,8 @@
 # make test  - lint, type-check and run the test suite in a local .venv (what CI runs)
-# make run   - serve the function on $PORT (default 8080), in dry run unless a token is configured
+# make run   - serve the function on $HOST:$PORT (default 127.0.0.1:8080), in dry run unless a
+#              token is configured; HOST=0.0.0.0 to be reached from other machines
+# make preview FILE=body.json [SOURCE=ga4] - what the function would answer in dry run for a body
+#              (the source is read from the file name's start, examples/ga4-purchase.json: ga4)
 # make bench - measure speed as ratios against baselines taken in the same run
 # make load  - the real server under 16 senders and 10,000 events while the TikTok fake fails;
 #              prints events/s, retries, losses and 500s (tests/load/; a short run is in make test)
@@ -13,6 +16,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
+HOST ?= 127.0.0.1
 UV_VERSION := 0.13.9
 LOCK_VENV := $(or $(TMPDIR),/tmp)/tiktok-events-lock-uv-$(UV_VERSION)
 # The newest Python 3.11+ on the machine: pyenv installs first, then what is on PATH.
@@ -20,7 +24,7 @@ PYTHON ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.1[1-9]*/bin/python3
 	python3.14 python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: test lint run bench load fuzz lock picture clean
+.PHONY: test lint run preview bench load fuzz lock picture clean
 
 # The function's locked closure exactly (hashes checked), then the tools, which may not move any
 # locked version: the lock's pins are their constraints.
@@ -52,13 +56,25 @@ test: lint
 	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
 		$(VENV)/bin/pytest
 
+# The pixel and app ids of make run and make preview: fake ones unless set.
+DEMO_IDS := export TIKTOK_PIXEL_ID="$${TIKTOK_PIXEL_ID:-CDEMOPIXEL000000000X}" \
+		TIKTOK_APP_ID="$${TIKTOK_APP_ID:-7000000000000000000}"
+
 run: $(VENV)/.installed
-	@export TIKTOK_PIXEL_ID="$${TIKTOK_PIXEL_ID:-CDEMOPIXEL000000000X}" \
-		TIKTOK_APP_ID="$${TIKTOK_APP_ID:-7000000000000000000}"; \
+	@$(DEMO_IDS); \
 	if [ -z "$${TIKTOK_ACCESS_TOKEN:-}$${TIKTOK_ACCESS_TOKEN_SECRET:-}" ]; then export DRY_RUN=true; fi; \
 	echo "TIKTOK_PIXEL_ID=$$TIKTOK_PIXEL_ID TIKTOK_APP_ID=$$TIKTOK_APP_ID DRY_RUN=$${DRY_RUN:-false}"; \
 	echo "(fake ids unless you set them; dry run answers with the TikTok payloads instead of sending)"; \
-	exec $(VENV)/bin/functions-framework --target tiktok_events --source main.py --port $(PORT)
+	echo "listening on http://$(HOST):$(PORT)"; \
+	exec $(VENV)/bin/functions-framework --target tiktok_events --source main.py \
+		--host $(HOST) --port $(PORT)
+
+# The virtual environment's Python: the system's has none of the function's packages.
+preview: $(VENV)/.installed
+	@test -n "$(FILE)" || { echo "usage: make preview FILE=body.json [SOURCE=commandersact|ga4|tiktok]" >&2; exit 2; }
+	@$(DEMO_IDS); \
+	exec $(PY) -m tiktok_mapper preview \
+		--source "$(or $(SOURCE),$(firstword $(subst -, ,$(notdir $(FILE)))))" "$(FILE)"
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
