@@ -124,7 +124,9 @@ class App:
         weight = limit if length is None else length
         # Half the retry deadline: a sender's timeout covers the wait, the work and TikTok's.
         if not self.admission.enter(weight, self.settings.retry_deadline_seconds / 2):
-            self.logger.emit("WARNING", "busy: body not admitted in time", size=weight)
+            self.logger.emit(
+                "WARNING", "busy: body not admitted in time", trace=self.trace(request), size=weight
+            )
             return refusal(
                 503, "busy", "too many large bodies at once: send it again later",
                 **{"Retry-After": str(RETRY_AFTER)},
