@@ -296,7 +296,7 @@ setting GOOGLE_CLOUD_PROJECT "$PROJECT_ID"
 setting TIKTOK_ACCESS_TOKEN_SECRET "$TOKEN_SECRET_NAME"
 setting THREADS "$THREADS"
 # glibc gives each thread its own malloc arena, which keeps what that thread freed: capped at 2,
-# the worst request mix peaks at 424 MiB instead of 579 (README, Deploy > Sizing).
+# the worst request mix peaked at 419-605 MiB instead of 490-757 (README, Deploy > Sizing).
 setting MALLOC_ARENA_MAX 2
 if [[ $PUBLIC == true ]]; then setting API_KEY_SECRET "$API_KEY_SECRET_NAME"; fi
 for name in "${FUNCTION_SETTINGS[@]}"; do
