@@ -35,6 +35,7 @@ from tiktok_mapper.fields import (
     paths,
     sum_value,
 )
+from tiktok_mapper.flat import Flattened
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.schemas import schema
 
@@ -139,11 +140,26 @@ FIELDS: tuple[Field, ...] = (
 )  # fmt: skip
 
 
+# Stape's "flatten": arrays as items_0_item_id, user_data_address_0_first_name … (see flat.py)
+ARRAYS = ("items", "user_data_address", "tt_contents", "x_ttq_pt_contents", "x-ttq-pt-contents")
+FLATTENED = Flattened(
+    roots=tuple(f"{prefix}_" for prefix in ARRAYS),
+    arrays={
+        prefix: (("user_data", "address") if prefix == "user_data_address" else (prefix,), {})
+        for prefix in ARRAYS
+    },
+    objects={},
+    dotted=False,
+    as_is=frozenset(schema("ga4.schema.json").document["properties"]),
+)
+
+
 @dataclass(frozen=True)
 class Ga4:
     """The GA4 / sGTM mapper for one configuration. Every event is a web event."""
 
     config: Config
+    flattened: Flattened = FLATTENED
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
         warnings: list[str] = []
