@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from tiktok_mapper import sizing
+from tiktok_mapper import match, sizing
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
 from tiktok_mapper.commandersact import CommandersAct
 from tiktok_mapper.config import Config, source_id
@@ -33,6 +33,7 @@ from tiktok_mapper.ga4 import FLATTENED, Ga4
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.normalize import Context
 from tiktok_mapper.passthrough import PassThrough, envelope_warnings
+from tiktok_mapper.report import MATCH_KEYS
 from tiktok_mapper.schemas import Schema, schema
 
 MAX_EVENTS_PER_REQUEST = 1000
@@ -141,6 +142,8 @@ def plan(
             continue
         data = outcome.data
         result.update(event=data["event"], event_id=data["event_id"])
+        # kept on the result until report.answer counts them and takes them out
+        result[MATCH_KEYS] = match.keys_of(data)
         if outcome.warnings:
             result["warnings"] = at_most(outcome.warnings, _more_warnings)
         event_source_id, variable = source_id(config, outcome.event_source)
