@@ -240,6 +240,7 @@ class App:
             warnings=len(body.get("warnings", ()))
             + sum(len(r.get("warnings", ())) for r in body["results"] + body["requests"]),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            match=body["match"],
         )
 
 

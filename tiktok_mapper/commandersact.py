@@ -34,6 +34,7 @@ from tiktok_mapper.fields import (
     paths,
     with_overrides,
 )
+from tiktok_mapper.flat import Flattened, paths_read, underscore
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ EVENT_SOURCE = Path("partners.tiktok.event_source")
 DEVICE_TYPE = Path("context.device.type")
 CONTEXT_APP = Path("context.app")
 CONSENT = Path("user.consent_categories")
+OTHER_PATHS = (EVENT_SOURCE, DEVICE_TYPE, CONSENT)  # read besides the field table
 IOS = frozenset({"app:ios"})
 ANDROID = frozenset({"app:android"})
 APP = frozenset({"app"})
@@ -170,6 +172,7 @@ class CommandersAct:
     experience: Getter | None  # smart experience_type
     view_content: frozenset[str]  # which of page_view, view_item send ViewContent
     required: dict[str, tuple[str, str]]  # event source → (TikTok field it needs, input path)
+    flattened: Flattened  # the flattened spellings of what this configuration reads
 
     @classmethod
     def configure(cls, config: Config) -> CommandersAct:
@@ -185,6 +188,7 @@ class CommandersAct:
             smart.get("experience_type"),
             VIEW_CONTENT[config.view_content_events],
             {source: (target, labels[target]) for source, target in REQUIRED.items()},
+            _flattened(fields, config.smart_mapping.values()),
         )
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
@@ -274,3 +278,24 @@ def _category(value: Any) -> str | None:
         return n.identifier(value)
     except n.Invalid:
         return None
+
+
+def _flattened(fields: tuple[Field, ...], smart: Any) -> Flattened:
+    """What Commanders Act's "Use flatten keys" may send for the paths this table reads:
+    dotted keys (``user.email``, ``items.0.id``), or underscore keys (``user_email``,
+    ``items_0_product_price``, ``user_consent_categories_0``). Arrays are the ones the schema
+    has: ``items`` and ``user.consent_categories``."""
+    read = [*paths_read(fields), *smart, *(".".join(g.keys) for g in OTHER_PATHS)]
+    elements = underscore(paths_read(CONTENT_FIELDS))
+    arrays: dict[str, tuple[tuple[str | int, ...], dict[str, tuple[str | int, ...]] | None]] = {
+        "items": (("items",), elements)
+    }
+    arrays["user_consent_categories"] = (("user", "consent_categories"), None)
+    roots = sorted({path.split(".")[0] for path in read if "." in path} | {"items"})
+    return Flattened(
+        roots=tuple(root + sep for root in roots for sep in "._"),
+        arrays=arrays,
+        objects=underscore(read),
+        dotted=True,
+        as_is=frozenset(),
+    )

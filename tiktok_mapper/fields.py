@@ -28,6 +28,7 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 
 from tiktok_mapper.normalize import (
     EVENT_SOURCES,
+    MAX_AMOUNT,
     Context,
     Invalid,
     LeftOut,
@@ -481,6 +482,21 @@ def finish_properties(data: dict[str, Any], warnings: list[str]) -> None:
     if "value" in properties and any(w.startswith("properties.currency ") for w in warnings):
         del properties["value"]
         warnings.append("properties.value left out: its currency was left out")
+
+
+def sum_value(data: dict[str, Any], warnings: list[str]) -> None:
+    """No value given, but priced contents: the sum of price * quantity (1 when not given),
+    to 2 decimals; left out, with a warning, when it is beyond what TikTok takes."""
+    properties = data.get("properties")
+    if not properties or "value" in properties:
+        return
+    priced = [c for c in properties.get("contents", ()) if "price" in c]
+    if priced:
+        total = round(sum(c["price"] * c.get("quantity", 1) for c in priced), 2)
+        if abs(total) <= MAX_AMOUNT:
+            properties["value"] = total
+        else:
+            warnings.append("properties.value left out: the sum of the contents is beyond 10^15")
 
 
 def _put(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:

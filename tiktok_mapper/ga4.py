@@ -33,7 +33,9 @@ from tiktok_mapper.fields import (
     finish,
     json_path,
     paths,
+    sum_value,
 )
+from tiktok_mapper.flat import Flattened
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.schemas import schema
 
@@ -58,6 +60,7 @@ EVENTS: dict[str, str] = {
     "download":              "Download",
     "generate_lead":         "SubmitForm",            # Submitform
     "complete_registration": "CompleteRegistration",
+    "sign_up":               "CompleteRegistration",  # as TikTok's own sGTM tag and Stape's map it
     "subscribe":             "Subscribe",
 }  # fmt: skip
 
@@ -80,7 +83,7 @@ def address(*names: str) -> tuple[Getter, ...]:
 
 
 EVENT_NAME = keys("x-ttq-event-name")
-CONTENTS = keys("x-ttq-pt-contents")
+CONTENTS = (*keys("x-ttq-pt-contents"), *paths("tt_contents"))  # tt_contents: TikTok's own tag
 CONTENT_KEYS = tuple(getter.keys[0] for getter in CONTENTS)  # type: ignore[attr-defined]
 CONSENT = FirstOf(*keys("x-ga-gcs"))
 PAGE_URL = keys("x-ttq-ct-page-url", "page_location")
@@ -106,6 +109,7 @@ FIELDS: tuple[Field, ...] = (
     Field("user.ttclid",          (*keys("x-ttq-ttclid"), QueryParam(FirstOf(*PAGE_URL), "ttclid"),
                                    SameHostQueryParam(FirstOf(*REFERRER), FirstOf(*PAGE_URL), "ttclid"),
                                    *paths("ttclid")),                                         n.text),
+    Field("limited_data_use",     keys("x-ttq-ldu"),                                          n.flag),
     Field("user.ttp",             (*keys("x-ttq-ttp"), *paths("ttp")),                        n.text),
     Field("user.external_id",     (*keys("x-ttq-ud-external-id"), *paths("user_id")),         n.hash_external_id, many=True),
     Field("user.email",           keys("x-ttq-ud-email", "user_data.email_address",
@@ -127,7 +131,8 @@ FIELDS: tuple[Field, ...] = (
     Field("properties.contents",  (*CONTENTS, *paths("items")),                               None, each=CONTENT_FIELDS),
     Field("properties.num_items", (*CONTENTS, *paths("items")),                               n.count),
     Field("properties.content_type", keys("x-ttq-pt-content-type"),                          n.content_type),
-    Field("properties.currency",  keys("x-ttq-pt-currency", "currency"),                      n.currency),
+    Field("properties.currency",  (*keys("x-ttq-pt-currency", "currency"), *paths("items.0.currency")),
+                                                                                              n.currency),
     Field("properties.value",     keys("x-ttq-pt-value", "value"),                            n.number),
     Field("properties.description", keys("x-ttq-pt-description"),                            n.text),
     Field("properties.search_string", (*keys("x-ttq-pt-query"), *paths("search_term")),      n.text),
@@ -135,11 +140,26 @@ FIELDS: tuple[Field, ...] = (
 )  # fmt: skip
 
 
+# Stape's "flatten": arrays as items_0_item_id, user_data_address_0_first_name … (see flat.py)
+ARRAYS = ("items", "user_data_address", "tt_contents", "x_ttq_pt_contents", "x-ttq-pt-contents")
+FLATTENED = Flattened(
+    roots=tuple(f"{prefix}_" for prefix in ARRAYS),
+    arrays={
+        prefix: (("user_data", "address") if prefix == "user_data_address" else (prefix,), {})
+        for prefix in ARRAYS
+    },
+    objects={},
+    dotted=False,
+    as_is=frozenset(schema("ga4.schema.json").document["properties"]),
+)
+
+
 @dataclass(frozen=True)
 class Ga4:
     """The GA4 / sGTM mapper for one configuration. Every event is a web event."""
 
     config: Config
+    flattened: Flattened = FLATTENED
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
         warnings: list[str] = []
@@ -167,7 +187,8 @@ class Ga4:
         if built.errors:
             return Rejected(built.errors)
         warnings.extend(built.warnings)
-        _sum_value(built.data, warnings)
+        sum_value(built.data, warnings)
+        _content_type(built.data)
         data = finish(tiktok, built.data, event, context, warnings)
         return Mapped("web", data, warnings)
 
@@ -226,16 +247,9 @@ def _contents_parsed(event: dict[str, Any]) -> dict[str, Any] | Rejected:
     return Rejected(errors) if errors else parsed
 
 
-def _sum_value(data: dict[str, Any], warnings: list[str]) -> None:
-    """No value given, but priced contents: the sum of price * quantity (1 when not given),
-    to 2 decimals; left out, with a warning, when it is beyond what TikTok takes."""
+def _content_type(data: dict[str, Any]) -> None:
+    """Contents sent without a request-level ``content_type``: ``product``, as Stape's tag,
+    Segment, RudderStack and PostHog send it."""
     properties = data.get("properties")
-    if not properties or "value" in properties:
-        return
-    priced = [c for c in properties.get("contents", ()) if "price" in c]
-    if priced:
-        total = round(sum(c["price"] * c.get("quantity", 1) for c in priced), 2)
-        if abs(total) <= n.MAX_AMOUNT:
-            properties["value"] = total
-        else:
-            warnings.append("properties.value left out: the sum of the contents is beyond 10^15")
+    if properties and "contents" in properties and "content_type" not in properties:
+        properties["content_type"] = "product"

@@ -24,7 +24,18 @@ from typing import TYPE_CHECKING, Any
 from tiktok_mapper import normalize as n
 from tiktok_mapper.commandersact import REQUIRED
 from tiktok_mapper.config import source_id
-from tiktok_mapper.fields import ALL, Field, assemble, finish, json_path, missing, paths
+from tiktok_mapper.fields import (
+    ALL,
+    Field,
+    Path,
+    QueryParam,
+    assemble,
+    finish,
+    json_path,
+    missing,
+    paths,
+    sum_value,
+)
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.schemas import schema
 
@@ -65,7 +76,7 @@ FIELDS: tuple[Field, ...] = (
     same("user.city",                               n.place),
     same("user.state",                              n.place),
     same("user.country",                            n.place),
-    same("user.ttclid",                             n.text),
+    Field("user.ttclid", (Path("user.ttclid"), QueryParam(Path("page.url"), "ttclid")), n.text),
     same("user.ttp",                                n.text),
     same("user.ip",                                 n.text),
     same("user.user_agent",                         n.text),
@@ -150,6 +161,8 @@ class PassThrough:
             warnings.append(f"event: $.event {note}")
         warnings.extend(built.warnings)
         warnings.extend(_left_out(event))
+        _count_contents(built.data)
+        sum_value(built.data, warnings)
         data = finish(name, built.data, event, context, warnings)
         return Mapped(envelope.event_source, data, warnings, envelope.test_event_code)
 
@@ -200,6 +213,13 @@ def _named(path: str) -> str:
     """``path``, unless a key in it is not a plain name: a sender's key may be personal data
     (``$.user['jane@example.com']``), so only its parent is named."""
     return path if "['" not in path else path[: path.index("['")] + "[…]"
+
+
+def _count_contents(data: dict[str, Any]) -> None:
+    """No ``num_items`` given: how many contents are sent (as for the other sources)."""
+    properties = data.get("properties")
+    if properties and "contents" in properties and "num_items" not in properties:
+        properties["num_items"] = len(properties["contents"])
 
 
 def _left_out(event: dict[str, Any]) -> list[str]:

@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from tiktok_mapper import sizing
+from tiktok_mapper import match, sizing
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
 from tiktok_mapper.commandersact import CommandersAct
 from tiktok_mapper.config import Config, source_id
-from tiktok_mapper.ga4 import Ga4
+from tiktok_mapper.flat import Flattened
+from tiktok_mapper.ga4 import FLATTENED, Ga4
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.normalize import Context
 from tiktok_mapper.passthrough import PassThrough, envelope_warnings
+from tiktok_mapper.report import MATCH_KEYS
 from tiktok_mapper.schemas import Schema, schema
 
 MAX_EVENTS_PER_REQUEST = 1000
@@ -51,6 +53,7 @@ class Source:
     read: Callable[[Any], Body] = events_body
     # what the request body's envelope calls for, said once for the request (see Plan)
     envelope_warnings: Callable[[Mapping[str, Any]], list[str]] | None = None
+    flattened: Flattened | None = None  # the flattened keys it reads (see tiktok_mapper.flat)
 
 
 @dataclass
@@ -90,11 +93,15 @@ class Plan:
 
 def configure(config: Config) -> dict[str, Source]:
     """Every source this configuration serves, by route name."""
+    commandersact = CommandersAct.configure(config)
     return {
         "commandersact": Source(
-            "commandersact", schema("commandersact.schema.json"), CommandersAct.configure(config)
+            "commandersact",
+            schema("commandersact.schema.json"),
+            commandersact,
+            flattened=commandersact.flattened,
         ),
-        "ga4": Source("ga4", schema("ga4.schema.json"), Ga4(config)),
+        "ga4": Source("ga4", schema("ga4.schema.json"), Ga4(config), flattened=FLATTENED),
         "tiktok": Source(
             "tiktok",
             schema("tiktok-input.schema.json"),
@@ -135,6 +142,8 @@ def plan(
             continue
         data = outcome.data
         result.update(event=data["event"], event_id=data["event_id"])
+        # kept on the result until report.answer counts them and takes them out
+        result[MATCH_KEYS] = match.keys_of(data)
         if outcome.warnings:
             result["warnings"] = at_most(outcome.warnings, _more_warnings)
         event_source_id, variable = source_id(config, outcome.event_source)
@@ -206,15 +215,22 @@ def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[bytes]]:
 def _checked_and_mapped(
     source: Source, event: dict[str, Any], context: Context
 ) -> Mapped | Skipped | Rejected:
-    """The event checked against the source's schema, then mapped.
+    """The event's flattened keys read (see ``tiktok_mapper.flat``), the event checked against
+    the source's schema, then mapped.
 
     Whatever goes wrong here is this event's alone: an unexpected exception (a shape no test
     foresaw) rejects the event with a rule that names the exception's type and where it was
     raised, never its message (which may quote a value), so the rest of the batch still goes.
     """
     try:
+        read: list[str] = []
+        if source.flattened is not None:
+            event, read = source.flattened.unflatten(event)
         errors = source.schema.errors(event)
-        return Rejected(errors) if errors else source.mapper.map(event, context)
+        outcome = Rejected(errors) if errors else source.mapper.map(event, context)
+        if read and isinstance(outcome, Mapped):
+            outcome.warnings[:0] = read
+        return outcome
     except RecursionError:  # a valid event can still nest custom data beyond what we can hash
         return Rejected([{"path": "$", "message": "is nested too deeply"}])
     except Exception as error:  # one event's failure must stay that event's

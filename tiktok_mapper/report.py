@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tiktok_mapper import match
+
 STATUSES = ("sent", "would_send", "skipped", "rejected", "failed")
+MATCH_KEYS = "match_keys"  # what tiktok_mapper.pipeline keeps on a mapped event's result
 WENT_THROUGH = frozenset({"sent", "would_send", "skipped"})
 
 
@@ -26,12 +29,22 @@ def answer(
     payloads: list[dict[str, Any]] | None = None,
     warnings: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The answer; ``warnings`` are about the request as a whole (said once, not per event)."""
+    """The answer; ``warnings`` are about the request as a whole (said once, not per event).
+
+    ``match`` counts the match keys of the events sent or that would be (taken out of their
+    results here: the answer says how many events carried a key, never which)."""
     counts = Counter(result["status"] for result in results)
+    carried = [
+        (result["index"], keys)
+        for result in results
+        if (keys := result.pop(MATCH_KEYS, None)) is not None
+        and result["status"] in {"sent", "would_send"}
+    ]
     body: dict[str, Any] = {"dry_run": dry_run, "received": len(results)}
     body.update((status, counts[status]) for status in STATUSES)
     if warnings:
         body["warnings"] = warnings
+    body["match"] = match.summary(carried)
     body["results"] = results
     body["requests"] = requests
     if payloads is not None:
