@@ -17,7 +17,8 @@ Words used here:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 KEYS = ("email", "phone", "external_id", "ttclid", "ttp", "advertising_id", "ip", "ua")
@@ -48,24 +49,24 @@ def warning(index: int, fields: tuple[str, ...]) -> str:
     return f"event {index}: no key TikTok can match on: {missing} missing (ip counts with ua)"
 
 
-def summary(carried: Iterable[tuple[int, tuple[str, ...]]]) -> dict[str, Any]:
+def summary(carried: Sequence[tuple[int, tuple[str, ...]]]) -> dict[str, Any]:
     """``{"events": n, "email": …, …, "unmatched": k}`` for the events sent (index, fields)."""
+    # The events of a batch mostly carry the same fields: count each set of fields once.
+    by_fields = Counter(fields for _, fields in carried)
     counts: Counter[str] = Counter()
-    events = unmatched = advertised = 0
-    warnings: list[str] = []
-    for index, fields in carried:
-        events += 1
-        counts.update(fields)
+    unmatched = advertised = 0
+    for fields, times in by_fields.items():
+        for name in fields:
+            counts[name] += times
         if not ADVERTISING.isdisjoint(fields):  # idfa and idfv on one event count once
-            advertised += 1
+            advertised += times
         if not matchable(fields):
-            unmatched += 1
-            if len(warnings) < MOST:
-                warnings.append(warning(index, fields))
-    found: dict[str, Any] = {"events": events}
+            unmatched += times
+    found: dict[str, Any] = {"events": len(carried)}
     for key in KEYS:
         found[key] = advertised if key == "advertising_id" else counts[FIELDS[key][0]]
     found["unmatched"] = unmatched
-    if warnings:
-        found["warnings"] = warnings
+    if unmatched:
+        lacking = (warning(index, fields) for index, fields in carried if not matchable(fields))
+        found["warnings"] = list(islice(lacking, MOST))
     return found
