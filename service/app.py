@@ -152,11 +152,11 @@ class App:
         if dry_run:
             requests, payloads = pipeline.would_send(plan)
         else:
-            requests = self.delivery.deliver(plan, trace)
+            requests = [one.request() for one in self.delivery.deliver(plan.batches, trace)]
         body = report.answer(plan.results, requests, dry_run, warnings=plan.warnings)
         status = report.http_status(body)
         self.log_request(trace, source.name, body, status, started)
-        headers = {"Retry-After": retry_after_header(requests)} if status == 503 else None
+        headers = {"Retry-After": retry_after_header(body["requests"])} if status == 503 else None
         return reply(body, status, headers, payloads)
 
     def trace(self, request: flask.Request) -> str | None:
