@@ -20,7 +20,15 @@ import tiktok_mapper
 from service.admission import Admission
 from service.delivery import Delivery
 from service.logs import Logger
-from service.secret_manager import FETCH_DEADLINE, Secret, SecretError, SecretManager, secret
+from service.secret_manager import (
+    FETCH_DEADLINE,
+    Pair,
+    Secret,
+    SecretError,
+    SecretManager,
+    Secrets,
+    secret,
+)
 from service.settings import Settings, read
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
@@ -78,16 +86,19 @@ class App:
         # Secret Manager gets no more time than TikTok: both bound how long a sender waits.
         fetch_deadline = min(FETCH_DEADLINE, settings.retry_deadline_seconds)
         manager = SecretManager(settings.secret_manager_endpoint, deadline=fetch_deadline)
-        project, ttl = settings.google_cloud_project, settings.token_ttl_seconds
+        secrets = Secrets(
+            manager, settings.google_cloud_project, settings.token_ttl_seconds, logger
+        )
         token = secret(
-            "TIKTOK_ACCESS_TOKEN", settings.access_token,
-            "TIKTOK_ACCESS_TOKEN_SECRET", settings.access_token_secret,
-            project, manager, ttl, logger,
+            Pair(
+                "TIKTOK_ACCESS_TOKEN", settings.access_token,
+                "TIKTOK_ACCESS_TOKEN_SECRET", settings.access_token_secret,
+            ),
+            secrets,
         )  # fmt: skip
         api_key = secret(
-            "API_KEY", settings.api_key, "API_KEY_SECRET", settings.api_key_secret,
-            project, manager, ttl, logger,
-        )  # fmt: skip
+            Pair("API_KEY", settings.api_key, "API_KEY_SECRET", settings.api_key_secret), secrets
+        )
         delivery = Delivery(settings, token, logger=logger)
         return cls(config, settings, delivery, logger, api_key=api_key)
 
