@@ -206,6 +206,10 @@ class App:
             return self.malformed(trace, None, 400, "malformed_push", error.message)
         about = {"message_id": message.message_id, "attempt": message.attempt}
         about["input"] = message.input
+        limit = self.settings.max_body_bytes
+        if message.source is not None and len(message.data) > limit:
+            why = f"the message's body is over {limit} bytes"
+            return self.malformed(trace, about, 413, "body_too_large", why)
         try:
             if message.source is None:
                 plan = queued_plan(message.data)
