@@ -147,8 +147,11 @@ class PubSub:
         return published
 
     def pull(self, subscription: str, most: int) -> list[Received]:
-        """Up to ``most`` messages of ``subscription``; an empty list when none are waiting."""
-        answer = self.call(f"{subscription}:pull", {"maxMessages": most})
+        """Up to ``most`` messages of ``subscription`` that are waiting now: the pull does not
+        wait for more (``returnImmediately``, which Pub/Sub still honours), so it may also come
+        back empty while some are on their way."""
+        body = {"maxMessages": most, "returnImmediately": True}
+        answer = self.call(f"{subscription}:pull", body)
         found = []
         for received in answer.get("receivedMessages", []):
             message = received.get("message", {})
@@ -162,6 +165,12 @@ class PubSub:
     def acknowledge(self, subscription: str, ack_ids: Sequence[str]) -> None:
         if ack_ids:
             self.call(f"{subscription}:acknowledge", {"ackIds": list(ack_ids)})
+
+    def release(self, subscription: str, ack_ids: Sequence[str]) -> None:
+        """Give pulled messages back at once (an acknowledgement deadline of 0)."""
+        if ack_ids:
+            body = {"ackIds": list(ack_ids), "ackDeadlineSeconds": 0}
+            self.call(f"{subscription}:modifyAckDeadline", body)
 
     def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST ``body`` to ``v1/<path>``, retrying what is transient within the deadline."""

@@ -137,6 +137,15 @@ class Emulator:
             for one in received
         ]
 
+    def peek(self, subscription: str, most: int = 100) -> list[dict[str, Any]]:
+        """What is waiting now, left waiting (pulled, then given back at once)."""
+        body = {"maxMessages": most, "returnImmediately": True}
+        received = self.call("POST", f"{subscription}:pull", body).get("receivedMessages", [])
+        if received:
+            release = {"ackIds": [one["ackId"] for one in received], "ackDeadlineSeconds": 0}
+            self.call("POST", f"{subscription}:modifyAckDeadline", release)
+        return [one["message"] for one in received]
+
     def wait_for(self, subscription: str, count: int, seconds: float) -> list[dict[str, Any]]:
         """Pull until ``count`` messages came, or ``seconds`` passed."""
         found: list[dict[str, Any]] = []
