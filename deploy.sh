@@ -534,26 +534,37 @@ create_topic() {
 	fi
 }
 
+# put_subscription NAME TOPIC OPTION...: created on TOPIC with the options, or the options re-stated.
+put_subscription() {
+	local name=$1 topic=$2
+	shift 2
+	if exists gcloud pubsub subscriptions describe "$name" --project="$PROJECT_ID"; then
+		run gcloud pubsub subscriptions update "$name" --project="$PROJECT_ID" "$@"
+	else
+		run gcloud pubsub subscriptions create "$name" --project="$PROJECT_ID" --topic="$topic" \
+			"$@" --labels="$LABELS"
+	fi
+}
+
+# grant_pubsub topics|subscriptions NAME MEMBER ROLE: one role on that one resource.
+grant_pubsub() {
+	with_retries gcloud pubsub "$1" add-iam-policy-binding "$2" --project="$PROJECT_ID" \
+		--member="$3" --role="$4" --condition=None --quiet >/dev/null
+}
+
 if [[ $DURABLE == true ]]; then
 	say ""
 	say "Durable delivery: topics $RETRY_TOPIC and $DEAD_LETTER_TOPIC, the dead letters kept in $DEAD_LETTER_SUBSCRIPTION"
 	create_topic "$RETRY_TOPIC"
 	create_topic "$DEAD_LETTER_TOPIC"
 	say "Letting $SERVICE_ACCOUNT publish to $RETRY_TOPIC (and to no other topic)"
-	with_retries gcloud pubsub topics add-iam-policy-binding "$RETRY_TOPIC" --project="$PROJECT_ID" \
-		--member="serviceAccount:$SERVICE_ACCOUNT" --role=roles/pubsub.publisher --condition=None --quiet >/dev/null
+	grant_pubsub topics "$RETRY_TOPIC" "serviceAccount:$SERVICE_ACCOUNT" roles/pubsub.publisher
 	# A pull subscription keeps the dead letters (a topic alone keeps nothing) for 7 days; it
 	# never expires for lack of use.
-	DEAD_LETTER_OPTIONS=(--message-retention-duration=7d --ack-deadline=60 --expiration-period=never)
-	if exists gcloud pubsub subscriptions describe "$DEAD_LETTER_SUBSCRIPTION" --project="$PROJECT_ID"; then
-		run gcloud pubsub subscriptions update "$DEAD_LETTER_SUBSCRIPTION" --project="$PROJECT_ID" "${DEAD_LETTER_OPTIONS[@]}"
-	else
-		run gcloud pubsub subscriptions create "$DEAD_LETTER_SUBSCRIPTION" --project="$PROJECT_ID" \
-			--topic="$DEAD_LETTER_TOPIC" "${DEAD_LETTER_OPTIONS[@]}" --labels="$LABELS"
-	fi
+	put_subscription "$DEAD_LETTER_SUBSCRIPTION" "$DEAD_LETTER_TOPIC" \
+		--message-retention-duration=7d --ack-deadline=60 --expiration-period=never
 	say "Letting Pub/Sub's service agent put dead letters in $DEAD_LETTER_TOPIC"
-	with_retries gcloud pubsub topics add-iam-policy-binding "$DEAD_LETTER_TOPIC" --project="$PROJECT_ID" \
-		--member="serviceAccount:$PUBSUB_AGENT" --role=roles/pubsub.publisher --condition=None --quiet >/dev/null
+	grant_pubsub topics "$DEAD_LETTER_TOPIC" "serviceAccount:$PUBSUB_AGENT" roles/pubsub.publisher
 	if ! exists gcloud iam service-accounts describe "$PUSH_SERVICE_ACCOUNT" --project="$PROJECT_ID"; then
 		[[ $PUSH_SERVICE_ACCOUNT == *"@$PROJECT_ID.iam.gserviceaccount.com" ]] ||
 			die "PUSH_SERVICE_ACCOUNT $PUSH_SERVICE_ACCOUNT not found (deploy.sh creates accounts of $PROJECT_ID only)"
@@ -753,15 +764,9 @@ if [[ $DURABLE == true ]]; then
 		--max-delivery-attempts="$MAX_DELIVERY_ATTEMPTS" --ack-deadline="$ACK_DEADLINE"
 		--message-retention-duration=7d --expiration-period=never
 	)
-	if exists gcloud pubsub subscriptions describe "$PUSH_SUBSCRIPTION" --project="$PROJECT_ID"; then
-		run gcloud pubsub subscriptions update "$PUSH_SUBSCRIPTION" --project="$PROJECT_ID" "${PUSH_OPTIONS[@]}"
-	else
-		run gcloud pubsub subscriptions create "$PUSH_SUBSCRIPTION" --project="$PROJECT_ID" \
-			--topic="$RETRY_TOPIC" "${PUSH_OPTIONS[@]}" --labels="$LABELS"
-	fi
+	put_subscription "$PUSH_SUBSCRIPTION" "$RETRY_TOPIC" "${PUSH_OPTIONS[@]}"
 	say "Letting Pub/Sub's service agent take dead letters out of $PUSH_SUBSCRIPTION"
-	with_retries gcloud pubsub subscriptions add-iam-policy-binding "$PUSH_SUBSCRIPTION" --project="$PROJECT_ID" \
-		--member="serviceAccount:$PUBSUB_AGENT" --role=roles/pubsub.subscriber --condition=None --quiet >/dev/null
+	grant_pubsub subscriptions "$PUSH_SUBSCRIPTION" "serviceAccount:$PUBSUB_AGENT" roles/pubsub.subscriber
 fi
 
 if [[ $DRY_RUN_DEPLOY == true ]]; then
