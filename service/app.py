@@ -183,16 +183,24 @@ class App:
             return refusal(error.status, error.kind, error.message)
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
         trace = self.trace(request)
+        body, payloads = self.run_plan(plan, dry_run, trace)
+        status = report.http_status(body)
+        self.log_request(trace, source.name, body, status, started)
+        return reply(body, status, retry_headers(status, body), payloads)
+
+    def run_plan(
+        self, plan: pipeline.Plan, dry_run: bool, trace: str | None, queue: bool = True
+    ) -> tuple[dict[str, Any], list[bytes] | None]:
+        """The answer to ``plan``, sent (``queue``: what TikTok would not take is queued, when
+        there is a retry topic) or not (dry run: with the payloads it would have posted)."""
         payloads = None
         if dry_run:
             requests, payloads = pipeline.would_send(plan)
         else:
-            requests = [one.request() for one in self.delivery.deliver(plan.batches, trace)]
+            settled = self.delivery.deliver(plan.batches, trace, queue)
+            requests = [one.request() for one in settled]
         body = report.answer(plan.results, requests, dry_run, warnings=plan.warnings)
-        status = report.http_status(body)
-        self.log_request(trace, source.name, body, status, started)
-        headers = {"Retry-After": retry_after_header(body["requests"])} if status == 503 else None
-        return reply(body, status, headers, payloads)
+        return body, payloads
 
     def pushed(self, request: flask.Request, raw: bytes) -> flask.Response:
         """Deliver one pushed message; acknowledge it unless it must come back."""
@@ -225,19 +233,13 @@ class App:
             why = "dry run: a queued TikTok request is sent only by a function not in dry run"
             self.logger.emit("WARNING", f"pubsub: {why}", trace=trace, pubsub=about)
             return refusal(503, "dry_run", why, **{"Retry-After": str(RETRY_AFTER)})
-        if dry_run:
-            requests, _ = pipeline.would_send(plan)
-        else:
-            settled = self.delivery.deliver(plan.batches, trace, queue=False)
-            requests = [one.request() for one in settled]
-        body = report.answer(plan.results, requests, dry_run, warnings=plan.warnings)
+        body, _ = self.run_plan(plan, dry_run, trace, queue=False)  # Pub/Sub holds it already
         delivered = report.http_status(body)
         status = delivered if delivered in (500, 503) else 200
         self.log_request(trace, "pubsub", body, status, started, pubsub=about)
         if status == 200:
             self.log_acknowledged(trace, body, about)
-        headers = {"Retry-After": retry_after_header(body["requests"])} if status == 503 else None
-        return reply(body, status, headers)
+        return reply(body, status, retry_headers(status, body))
 
     def malformed(
         self, trace: str | None, about: dict[str, Any] | None, status: int, kind: str, why: str
@@ -261,14 +263,13 @@ class App:
         results = body["results"]
         rejected = [r for r in results if r["status"] == "rejected"]
         if rejected:
+            first = [{"index": r["index"], "errors": r["errors"]} for r in rejected[:MAX_LOGGED]]
             self.logger.emit(
                 "WARNING",
                 f"pubsub: {len(rejected)} events rejected; acknowledged",
                 trace=trace,
                 pubsub=about,
-                rejected=[{"index": r["index"], "errors": r["errors"]} for r in rejected][
-                    :MAX_LOGGED
-                ],
+                rejected=first,
             )
         refused = [r for r in results if r.get("error") == "refused"]
         if refused:
@@ -403,6 +404,11 @@ def declared_length(request: flask.Request) -> int | None:
 def is_json(content_type: str) -> bool:
     """``application/json``, parameters (``; charset=utf-8``) allowed, in any case."""
     return content_type.partition(";")[0].strip().lower() == "application/json"
+
+
+def retry_headers(status: int, body: dict[str, Any]) -> dict[str, str] | None:
+    """The ``Retry-After`` of a 503 answer; nothing for any other."""
+    return {"Retry-After": retry_after_header(body["requests"])} if status == 503 else None
 
 
 def retry_after_header(requests: list[dict[str, Any]]) -> str:
