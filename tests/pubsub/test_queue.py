@@ -132,3 +132,31 @@ def test_a_topic_that_does_not_exist_is_503_and_says_so(make_live, tiktok, emula
     logged = capsys.readouterr().out
     assert "Pub/Sub refused the call on projects/test-project/topics/no-such-topic" in logged
     assert "NOT_FOUND" in logged
+
+
+def test_requests_over_pubsubs_10_mb_go_in_several_publish_requests(
+    make_live, tiktok, retry_topic, queue, emulator
+):
+    """Ten 1 MiB TikTok requests (one body of 1000 events with long descriptions) are more than
+    one publish request may carry: they are published in two, each message whole."""
+    function = make_live(
+        TIKTOK_RETRY_TOPIC=retry_topic,
+        PUBSUB_EMULATOR_HOST=emulator.host,
+        MAX_BODY_BYTES=str(16 * 2**20),
+        ADMISSION_BUDGET_BYTES=str(32 * 2**20),
+    )
+    tiktok.always = DOWN
+    events = [
+        {"event": "Purchase", "event_id": f"BIG-{n}", "properties": {"description": "d" * 9900}}
+        for n in range(1000)
+    ]
+    answer = post(function, "/tiktok", {"event_source": "web", "data": events})
+    assert answer.status_code == 202
+    requests = answer.get_json()["requests"]
+    assert len(requests) >= 10
+    assert {r["status"] for r in requests} == {"queued"}
+    messages = emulator.wait_for(queue, len(requests), 20)
+    assert len({m["messageId"] for m in messages}) == len(requests)
+    assert all(len(m["data"]) <= 2**20 for m in messages)
+    queued = [e["event_id"] for m in messages for e in json.loads(m["data"])["data"]]
+    assert sorted(queued) == sorted(f"BIG-{n}" for n in range(1000))
