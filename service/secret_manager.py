@@ -361,19 +361,22 @@ class CachedSecret:
     def _fetch(self, flight: Flight) -> None:
         """Fetch once, outside the lock; the outcome goes to the flight and its waiters."""
         try:
-            try:
-                data, version = self.manager.fetch(self.variable, self.name)
-                value, trimmed = stored_value(self.variable, version, data)
-            except SecretError as error:
-                flight.value = self._failed(error)
-            else:
-                flight.value = self._stored(value, version, trimmed)
+            flight.value = self._read()
         except SecretError as error:
             flight.error = error
         finally:  # whatever happened, even a bug: nobody waits for a flight that has ended
             with self._lock:
                 self._flight = None
             flight.done.set()
+
+    def _read(self) -> str:
+        """A fresh value; the stale one while Secret Manager is unavailable; else raises."""
+        try:
+            data, version = self.manager.fetch(self.variable, self.name)
+            value, trimmed = stored_value(self.variable, version, data)
+        except SecretError as error:
+            return self._failed(error)
+        return self._stored(value, version, trimmed)
 
     def _failed(self, error: SecretError) -> str:
         """The stale value while Secret Manager is unavailable, if there is one; else raises."""
