@@ -8,6 +8,11 @@
 #              prints events/s, retries, losses and 500s (tests/load/; a short run is in make test)
 # make lock  - regenerate requirements.txt (the deployed closure, with hashes) from requirements.in
 # make picture - redraw monitoring/dashboard.svg, the README's dashboard, from a 60 s local run
+# make outage - a minute-long TikTok outage while 5,000 events come from senders that never resend,
+#              with durable delivery through the Pub/Sub emulator; prints what was queued and lost
+#              (tests/pubsub/; a 12-second outage is in make test)
+# make replay - send the dead letters back through the retry topic (python -m service.replay):
+#              REPLAY_OPTIONS="--project=P --subscription=S --topic=T"
 # make fuzz  - mutation fuzzing of every fixture and example through the real entry point, on every
 #              core; FUZZ_BODIES (300000), FUZZ_SEED (1), FUZZ_JOBS (all cores); reproducers of each
 #              class of failure go to .fuzz-findings/ (tests/fuzz/; a short slice is in make test)
@@ -24,7 +29,7 @@ PYTHON ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.1[1-9]*/bin/python3
 	python3.14 python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: test lint run preview bench load fuzz lock picture clean
+.PHONY: test lint run preview bench load outage replay fuzz lock picture clean
 
 # The function's locked closure exactly (hashes checked), then the tools, which may not move any
 # locked version: the lock's pins are their constraints.
@@ -82,6 +87,13 @@ bench: $(VENV)/.installed
 load: $(VENV)/.installed
 	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
 		$(PY) -m tests.load $(LOAD_OPTIONS)
+
+outage: $(VENV)/.installed
+	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
+		$(PY) -m tests.pubsub $(OUTAGE_OPTIONS)
+
+replay: $(VENV)/.installed
+	$(PY) -m service.replay $(REPLAY_OPTIONS)
 
 picture: $(VENV)/.installed
 	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \

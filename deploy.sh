@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys tiktok-events as a Cloud Function (2nd gen) with its own service account, the TikTok
-# token in Secret Manager, log-based metrics, alert policies and a dashboard. Safe to run again:
-# it reads what exists, creates what is missing and re-states the rest.
+# token in Secret Manager, log-based metrics, alert policies and a dashboard; with DURABLE=true,
+# also the Pub/Sub topics and subscriptions of durable delivery. Safe to run again: it reads
+# what exists, creates what is missing and re-states the rest.
 #
 #   printf '%s' "$TIKTOK_TOKEN" | ./deploy.sh --settings deploy.env   # first deploy
 #   ./deploy.sh --settings deploy.env                                  # later deploys
@@ -37,6 +38,9 @@ Deployment settings:
   API_KEY_SECRET_ID     tiktok-events-api-key (the secret holding the caller key, public mode)
   MONITORING            true: log-based metrics, alert policies and a dashboard; false: none
   ALERT_NOTIFICATION_CHANNELS  comma-separated projects/P/notificationChannels/ID for the alerts
+  DURABLE               true: what TikTok does not take in time waits in Pub/Sub (README, Durable delivery)
+  PUSH_SERVICE_ACCOUNT  FUNCTION_NAME-push (the push subscription's identity; an id or an e-mail)
+  MAX_DELIVERY_ATTEMPTS 50 (pushes of one message before it goes to the dead-letter topic, 5-100)
 Function settings: every variable of the README's Configuration table.
 EOF
 }
@@ -78,7 +82,7 @@ cd "$HERE"
 DEPLOYMENT_SETTINGS=(
 	PROJECT_ID REGION FUNCTION_NAME SECRET_ID SERVICE_ACCOUNT BUILD_SERVICE_ACCOUNT RUNTIME
 	MEMORY CPU TIMEOUT MAX_INSTANCES CONCURRENCY THREADS PUBLIC_WITH_API_KEY API_KEY_SECRET_ID
-	MONITORING ALERT_NOTIFICATION_CHANNELS
+	MONITORING ALERT_NOTIFICATION_CHANNELS DURABLE PUSH_SERVICE_ACCOUNT MAX_DELIVERY_ATTEMPTS
 )
 # The function's own settings (README "Configuration") that deploy.sh passes on when they are set.
 FUNCTION_SETTINGS=(
@@ -87,13 +91,16 @@ FUNCTION_SETTINGS=(
 	TIKTOK_AUTODISCOVER_EVENT_SOURCE TIKTOK_SMART_MAPPING TIKTOK_GA4_PURCHASE_EVENT
 	TIKTOK_CONSENT_CATEGORIES TIKTOK_GA4_REQUIRE_AD_STORAGE TIKTOK_DEFAULT_PHONE_REGION
 	TIKTOK_TOKEN_TTL_SECONDS TIKTOK_API_URL TIKTOK_RETRY_DEADLINE_SECONDS
-	DRY_RUN MAX_BODY_BYTES ADMISSION_BUDGET_BYTES LOG_LEVEL
+	DRY_RUN MAX_BODY_BYTES ADMISSION_BUDGET_BYTES LOG_LEVEL PUBSUB_PUSH_AUDIENCE
 )
 EVENT_SOURCE_IDS=(TIKTOK_PIXEL_ID TIKTOK_APP_ID TIKTOK_OFFLINE_EVENT_SET_ID TIKTOK_CRM_EVENT_SET_ID)
 # Set by deploy.sh itself: GOOGLE_CLOUD_PROJECT, TIKTOK_ACCESS_TOKEN_SECRET, THREADS,
-# MALLOC_ARENA_MAX and, in public mode, API_KEY_SECRET. Never deployed: clear-text credentials belong in Secret Manager,
-# and the endpoint override (anonymous credentials) is for emulators and tests only.
-LOCAL_ONLY_SETTINGS=(TIKTOK_ACCESS_TOKEN API_KEY SECRET_MANAGER_ENDPOINT)
+# MALLOC_ARENA_MAX, in public mode API_KEY_SECRET, with DURABLE=true TIKTOK_RETRY_TOPIC (and in
+# public mode PUBSUB_PUSH_SERVICE_ACCOUNT).
+DEPLOY_SETS=(TIKTOK_RETRY_TOPIC PUBSUB_PUSH_SERVICE_ACCOUNT)
+# Never deployed: clear-text credentials belong in Secret Manager, and the endpoint overrides
+# (anonymous credentials, test certificates) are for emulators and tests only.
+LOCAL_ONLY_SETTINGS=(TIKTOK_ACCESS_TOKEN API_KEY SECRET_MANAGER_ENDPOINT PUBSUB_EMULATOR_HOST PUBSUB_PUSH_CERTS_URL)
 # Set on every function by Cloud Functions itself: not a difference worth showing.
 SET_BY_GOOGLE=(LOG_EXECUTION_ID)
 # The files of the function: anything else in the upload is refused (see .gcloudignore).
@@ -182,6 +189,9 @@ read_settings() {
 		if is_one_of "$name" "${LOCAL_ONLY_SETTINGS[@]}"; then
 			die "$file line $number: $name is never deployed (the token goes to Secret Manager: pipe it into deploy.sh)"
 		fi
+		if is_one_of "$name" "${DEPLOY_SETS[@]}"; then
+			die "$file line $number: $name is set by deploy.sh: set DURABLE=true (and PUSH_SERVICE_ACCOUNT) instead"
+		fi
 		is_one_of "$name" "${DEPLOYMENT_SETTINGS[@]}" "${FUNCTION_SETTINGS[@]}" ||
 			die "$file line $number: $name is not a setting (./deploy.sh --help lists them)"
 		[[ -z ${seen[$name]:-} ]] || die "$file line $number: $name is set twice"
@@ -232,6 +242,9 @@ default PUBLIC_WITH_API_KEY false
 default API_KEY_SECRET_ID "$FUNCTION_NAME-api-key"
 default MONITORING true
 default ALERT_NOTIFICATION_CHANNELS ""
+default DURABLE false
+default PUSH_SERVICE_ACCOUNT "$FUNCTION_NAME-push"
+default MAX_DELIVERY_ATTEMPTS 50
 
 # Every deployment setting has its exact form: they end up in commands and in JSON.
 must_match() {
@@ -256,6 +269,10 @@ must_match CONCURRENCY '^[1-9][0-9]*$' "a whole number"
 must_match THREADS '^[1-9][0-9]*$' "a whole number"
 must_match PUBLIC_WITH_API_KEY "$BOOLEAN" "true or false"
 must_match MONITORING "$BOOLEAN" "true or false"
+must_match DURABLE "$BOOLEAN" "true or false"
+must_match PUSH_SERVICE_ACCOUNT '^([a-z][a-z0-9-]{4,28}[a-z0-9]|[^@[:space:]]+@[^@[:space:]]+)$' \
+	"an account id of the project (6 to 30 lower-case letters, digits and dashes) or an e-mail"
+must_match MAX_DELIVERY_ATTEMPTS '^([5-9]|[1-9][0-9]|100)$' "a whole number from 5 to 100 (Pub/Sub's bounds)"
 must_match ALERT_NOTIFICATION_CHANNELS \
 	'^(projects/[a-z0-9.:-]+/notificationChannels/[0-9]+(,projects/[a-z0-9.:-]+/notificationChannels/[0-9]+)*)?$' \
 	"comma-separated projects/PROJECT/notificationChannels/ID"
@@ -263,7 +280,21 @@ must_match ALERT_NOTIFICATION_CHANNELS \
 if [[ $SERVICE_ACCOUNT != *@* ]]; then SERVICE_ACCOUNT="$SERVICE_ACCOUNT@$PROJECT_ID.iam.gserviceaccount.com"; fi
 if is_true "$PUBLIC_WITH_API_KEY"; then PUBLIC=true; else PUBLIC=false; fi
 if is_true "$MONITORING"; then MONITORING=true; else MONITORING=false; fi
+if is_true "$DURABLE"; then DURABLE=true; else DURABLE=false; fi
+if [[ $PUSH_SERVICE_ACCOUNT != *@* ]]; then PUSH_SERVICE_ACCOUNT="$PUSH_SERVICE_ACCOUNT@$PROJECT_ID.iam.gserviceaccount.com"; fi
 
+# Durable delivery (README, Reliability > Durable delivery): the names of its Pub/Sub resources,
+# and the push subscription's acknowledgement deadline, above the function's timeout (Pub/Sub
+# would push a message again while the function still works on it) and at most Pub/Sub's 600 s.
+RETRY_TOPIC=$FUNCTION_NAME-retry
+DEAD_LETTER_TOPIC=$FUNCTION_NAME-dead-letter
+PUSH_SUBSCRIPTION=$FUNCTION_NAME-retry-push
+DEAD_LETTER_SUBSCRIPTION=$FUNCTION_NAME-dead-letters
+if [[ $TIMEOUT == *m ]]; then TIMEOUT_SECONDS=$((${TIMEOUT%m} * 60)); else TIMEOUT_SECONDS=${TIMEOUT%s}; fi
+ACK_DEADLINE=$((TIMEOUT_SECONDS + 30))
+if [[ $DURABLE == true ]] && ((ACK_DEADLINE > 600)); then
+	die "with DURABLE=true, TIMEOUT must be at most 570s: Pub/Sub waits at most 600 s for an answer to a push, and must wait longer than the function may take"
+fi
 has_event_source_id=false
 for name in "${EVENT_SOURCE_IDS[@]}"; do [[ -n ${!name:-} ]] && has_event_source_id=true; done
 [[ $has_event_source_id == true ]] || die "no event source id: set at least one of \
@@ -276,6 +307,7 @@ if [[ $DRY_RUN_DEPLOY == true ]]; then say "Dry run: every check runs, every cha
 say "Deploying with (from the environment, ${SETTINGS_FILE:+${SETTINGS_FILE##*/}, }gcloud or the defaults):"
 for name in "${DEPLOYMENT_SETTINGS[@]}"; do
 	if [[ $name == API_KEY_SECRET_ID && $PUBLIC != true ]]; then continue; fi
+	if [[ ($name == PUSH_SERVICE_ACCOUNT || $name == MAX_DELIVERY_ATTEMPTS) && $DURABLE != true ]]; then continue; fi
 	if [[ -n ${!name} ]]; then say "  $name=${!name}   (${ORIGIN[$name]:-default})"; else say "  $name not set"; fi
 done
 
@@ -299,6 +331,11 @@ setting THREADS "$THREADS"
 # the worst request mix peaked at 419-605 MiB instead of 490-757 (README, Deploy > Sizing).
 setting MALLOC_ARENA_MAX 2
 if [[ $PUBLIC == true ]]; then setting API_KEY_SECRET "$API_KEY_SECRET_NAME"; fi
+if [[ $DURABLE == true ]]; then
+	setting TIKTOK_RETRY_TOPIC "projects/$PROJECT_ID/topics/$RETRY_TOPIC"
+	# In public mode the function checks the push token itself (IAM mode: Google does).
+	if [[ $PUBLIC == true ]]; then setting PUBSUB_PUSH_SERVICE_ACCOUNT "$PUSH_SERVICE_ACCOUNT"; fi
+fi
 for name in "${FUNCTION_SETTINGS[@]}"; do
 	if [[ -n ${!name:-} ]]; then setting "$name" "${!name}"; fi
 done
@@ -343,6 +380,7 @@ fi
 # ---- APIs, identities ---------------------------------------------------------------------------
 APIS=(cloudfunctions run cloudbuild artifactregistry secretmanager iam)
 if [[ $MONITORING == true ]]; then APIS+=(logging monitoring); fi
+if [[ $DURABLE == true ]]; then APIS+=(pubsub); fi
 ENABLED=$'\n'$(gcloud services list --enabled --project="$PROJECT_ID" --format='value(config.name)' 2>/dev/null </dev/null || true)$'\n'
 MISSING_APIS=()
 for api in "${APIS[@]}"; do
@@ -483,6 +521,61 @@ if [[ $PUBLIC == true ]]; then
 	fi
 	say "Letting $SERVICE_ACCOUNT read $API_KEY_SECRET_ID"
 	grant_access "$API_KEY_SECRET_ID"
+fi
+
+# ---- durable delivery: topics, the dead letters, the identities ---------------------------------
+# Pub/Sub's own service agent forwards dead letters and signs the push tokens.
+PUBSUB_AGENT=service-$PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com
+LABELS="app=tiktok-events,function=$FUNCTION_NAME"
+
+create_topic() {
+	if ! exists gcloud pubsub topics describe "$1" --project="$PROJECT_ID"; then
+		run gcloud pubsub topics create "$1" --project="$PROJECT_ID" --labels="$LABELS"
+	fi
+}
+
+# put_subscription NAME TOPIC OPTION...: created on TOPIC with the options, or the options re-stated.
+put_subscription() {
+	local name=$1 topic=$2
+	shift 2
+	if exists gcloud pubsub subscriptions describe "$name" --project="$PROJECT_ID"; then
+		run gcloud pubsub subscriptions update "$name" --project="$PROJECT_ID" "$@"
+	else
+		run gcloud pubsub subscriptions create "$name" --project="$PROJECT_ID" --topic="$topic" \
+			"$@" --labels="$LABELS"
+	fi
+}
+
+# grant_pubsub topics|subscriptions NAME MEMBER ROLE: one role on that one resource.
+grant_pubsub() {
+	with_retries gcloud pubsub "$1" add-iam-policy-binding "$2" --project="$PROJECT_ID" \
+		--member="$3" --role="$4" --condition=None --quiet >/dev/null
+}
+
+if [[ $DURABLE == true ]]; then
+	say ""
+	say "Durable delivery: topics $RETRY_TOPIC and $DEAD_LETTER_TOPIC, the dead letters kept in $DEAD_LETTER_SUBSCRIPTION"
+	create_topic "$RETRY_TOPIC"
+	create_topic "$DEAD_LETTER_TOPIC"
+	say "Letting $SERVICE_ACCOUNT publish to $RETRY_TOPIC (and to no other topic)"
+	grant_pubsub topics "$RETRY_TOPIC" "serviceAccount:$SERVICE_ACCOUNT" roles/pubsub.publisher
+	# A pull subscription keeps the dead letters (a topic alone keeps nothing) for 7 days; it
+	# never expires for lack of use.
+	put_subscription "$DEAD_LETTER_SUBSCRIPTION" "$DEAD_LETTER_TOPIC" \
+		--message-retention-duration=7d --ack-deadline=60 --expiration-period=never
+	say "Letting Pub/Sub's service agent put dead letters in $DEAD_LETTER_TOPIC"
+	grant_pubsub topics "$DEAD_LETTER_TOPIC" "serviceAccount:$PUBSUB_AGENT" roles/pubsub.publisher
+	if ! exists gcloud iam service-accounts describe "$PUSH_SERVICE_ACCOUNT" --project="$PROJECT_ID"; then
+		[[ $PUSH_SERVICE_ACCOUNT == *"@$PROJECT_ID.iam.gserviceaccount.com" ]] ||
+			die "PUSH_SERVICE_ACCOUNT $PUSH_SERVICE_ACCOUNT not found (deploy.sh creates accounts of $PROJECT_ID only)"
+		run gcloud iam service-accounts create "${PUSH_SERVICE_ACCOUNT%%@*}" --project="$PROJECT_ID" \
+			--display-name="tiktok-events push subscription ($FUNCTION_NAME)"
+	fi
+	# Pub/Sub signs the push tokens as that account (projects made before April 2021 need this
+	# grant; on that one account only, never on the project).
+	say "Letting Pub/Sub's service agent sign push tokens as $PUSH_SERVICE_ACCOUNT (and no other account)"
+	with_retries gcloud iam service-accounts add-iam-policy-binding "$PUSH_SERVICE_ACCOUNT" --project="$PROJECT_ID" \
+		--member="serviceAccount:$PUBSUB_AGENT" --role=roles/iam.serviceAccountTokenCreator --condition=None --quiet >/dev/null
 fi
 
 # ---- the function as it is now, and what changes ------------------------------------------------
@@ -656,6 +749,26 @@ if [[ $DRY_RUN_DEPLOY != true || $FUNCTION_EXISTS == true ]]; then
 		--format='value(serviceConfig.uri)' </dev/null)
 fi
 
+# ---- durable delivery: the push subscription to URL/pubsub --------------------------------------
+if [[ $DURABLE == true ]]; then
+	say ""
+	say "Letting $PUSH_SERVICE_ACCOUNT call $FUNCTION_NAME (and no other service)"
+	run gcloud functions add-invoker-policy-binding "$FUNCTION_NAME" --project="$PROJECT_ID" \
+		--region="$REGION" --member="serviceAccount:$PUSH_SERVICE_ACCOUNT" >/dev/null
+	# The push token's audience is the function's URL: what Cloud Run checks in IAM mode, and
+	# the function's default PUBSUB_PUSH_AUDIENCE in public mode.
+	PUSH_OPTIONS=(
+		--push-endpoint="$URL/pubsub" --push-auth-service-account="$PUSH_SERVICE_ACCOUNT"
+		--push-auth-token-audience="$URL" --min-retry-delay=10s --max-retry-delay=600s
+		--dead-letter-topic="projects/$PROJECT_ID/topics/$DEAD_LETTER_TOPIC"
+		--max-delivery-attempts="$MAX_DELIVERY_ATTEMPTS" --ack-deadline="$ACK_DEADLINE"
+		--message-retention-duration=7d --expiration-period=never
+	)
+	put_subscription "$PUSH_SUBSCRIPTION" "$RETRY_TOPIC" "${PUSH_OPTIONS[@]}"
+	say "Letting Pub/Sub's service agent take dead letters out of $PUSH_SUBSCRIPTION"
+	grant_pubsub subscriptions "$PUSH_SUBSCRIPTION" "serviceAccount:$PUBSUB_AGENT" roles/pubsub.subscriber
+fi
+
 if [[ $DRY_RUN_DEPLOY == true ]]; then
 	cat <<EOF
 
@@ -674,6 +787,13 @@ EOF
 if [[ $MONITORING == true ]]; then
 	cat <<EOF
   dashboard:     https://console.cloud.google.com/monitoring/dashboards/custom/$FUNCTION_NAME?project=$PROJECT_ID
+EOF
+fi
+if [[ $DURABLE == true ]]; then
+	cat <<EOF
+  durable:       what TikTok does not take in time waits in $RETRY_TOPIC ($PUSH_SUBSCRIPTION pushes it to /pubsub)
+  dead letters:  kept 7 days in $DEAD_LETTER_SUBSCRIPTION; once the cause is fixed, replay them:
+                 python -m service.replay --project=$PROJECT_ID --subscription=$DEAD_LETTER_SUBSCRIPTION --topic=$RETRY_TOPIC
 EOF
 fi
 if [[ $PUBLIC != true ]]; then

@@ -2,7 +2,11 @@
 
 Words used here: a *route* is a path a sender posts to (``/commandersact`` …) and names a
 *source* of ``tiktok_mapper.pipeline``; *dry run* maps and answers with the TikTok request
-bodies (``payloads``) without sending anything or needing a token.
+bodies (``payloads``) without sending anything or needing a token. ``/pubsub`` is where a Pub/Sub
+push subscription posts (``service.push``): it goes through the same checks, with the push
+token in place of the caller key, and is *acknowledged* (HTTP 200) unless the message must come
+back: TikTok or Secret Manager still unavailable (503), the configuration incomplete (500), or
+the message malformed (400: it ends in the dead-letter topic).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 
@@ -20,7 +24,15 @@ import tiktok_mapper
 from service.admission import Admission
 from service.delivery import Delivery
 from service.logs import Logger
-from service.secret_manager import FETCH_DEADLINE, Secret, SecretError, SecretManager, secret
+from service.secret_manager import (
+    FETCH_DEADLINE,
+    Pair,
+    Secret,
+    SecretError,
+    SecretManager,
+    Secrets,
+    secret,
+)
 from service.settings import Settings, read
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
@@ -28,7 +40,13 @@ from tiktok_mapper.config import Config
 from tiktok_mapper.normalize import TRUE_WORDS
 from tiktok_mapper.pipeline import unexpected
 
+if TYPE_CHECKING:
+    from service.push import PushCheck
+
 RETRY_AFTER = 30  # seconds a sender waits after a 503 when TikTok gave no Retry-After
+PUSH_PATH = "/pubsub"
+PUSH_ENVELOPE_BYTES = 64 * 1024  # a push's envelope and attributes around the message's data
+MAX_LOGGED = 20  # rejected events whose errors one log line of a push carries
 
 
 def reply(
@@ -70,6 +88,9 @@ class App:
         self.logger = logger
         self.api_key = api_key
         self.admission = Admission(settings.admission_budget_bytes)
+        self._push_check: PushCheck | None = None  # made on the first push in public mode
+        # A push carries a body of up to MAX_BODY_BYTES in base64 (4 bytes for 3).
+        self.push_limit = settings.max_body_bytes * 4 // 3 + PUSH_ENVELOPE_BYTES
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> App:
@@ -78,17 +99,31 @@ class App:
         # Secret Manager gets no more time than TikTok: both bound how long a sender waits.
         fetch_deadline = min(FETCH_DEADLINE, settings.retry_deadline_seconds)
         manager = SecretManager(settings.secret_manager_endpoint, deadline=fetch_deadline)
-        project, ttl = settings.google_cloud_project, settings.token_ttl_seconds
+        secrets = Secrets(
+            manager, settings.google_cloud_project, settings.token_ttl_seconds, logger
+        )
         token = secret(
-            "TIKTOK_ACCESS_TOKEN", settings.access_token,
-            "TIKTOK_ACCESS_TOKEN_SECRET", settings.access_token_secret,
-            project, manager, ttl, logger,
+            Pair(
+                "TIKTOK_ACCESS_TOKEN", settings.access_token,
+                "TIKTOK_ACCESS_TOKEN_SECRET", settings.access_token_secret,
+            ),
+            secrets,
         )  # fmt: skip
         api_key = secret(
-            "API_KEY", settings.api_key, "API_KEY_SECRET", settings.api_key_secret,
-            project, manager, ttl, logger,
-        )  # fmt: skip
-        delivery = Delivery(settings, token, logger=logger)
+            Pair("API_KEY", settings.api_key, "API_KEY_SECRET", settings.api_key_secret), secrets
+        )
+        retry_topic = None
+        if settings.retry_topic:  # imported only then: a cold start without it never pays
+            from service.durable import RetryTopic
+            from service.pubsub import PubSub, resource_name
+
+            topic = resource_name(
+                "TIKTOK_RETRY_TOPIC", settings.retry_topic, "topics", settings.google_cloud_project
+            )
+            # Publishing, like reading a secret, gets no more time than TikTok got.
+            pubsub = PubSub(settings.pubsub_emulator_host, deadline=fetch_deadline)
+            retry_topic = RetryTopic(topic, pubsub, logger)
+        delivery = Delivery(settings, token, logger, retry_topic)
         return cls(config, settings, delivery, logger, api_key=api_key)
 
     def handle(self, request: flask.Request) -> flask.Response:
@@ -107,15 +142,15 @@ class App:
                 return refusal(405, "method_not_allowed", "use GET", Allow="GET, HEAD")
             return reply(self.health(), 200)
         source = self.routes.get(path)
-        if source is None:
-            routes = ", ".join(self.routes)
+        if source is None and path != PUSH_PATH:
+            routes = ", ".join([*self.routes, PUSH_PATH])
             return refusal(404, "not_found", f"routes: POST {routes}; GET /health")
         if request.method != "POST":
             return refusal(405, "method_not_allowed", "use POST", Allow="POST")
-        denied = self.check_caller(request)
+        denied = self.check_caller(request) if source else self.check_pusher(request)
         if denied is not None:
             return denied
-        limit = self.settings.max_body_bytes
+        limit = self.settings.max_body_bytes if source else self.push_limit
         length = declared_length(request)
         if length is not None and length > limit:
             return refusal(413, "body_too_large", f"the body is over {limit} bytes")
@@ -137,7 +172,7 @@ class App:
                 return refusal(413, "body_too_large", f"the body is over {limit} bytes")
             if not is_json(request.environ.get("CONTENT_TYPE", "")):
                 return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
-            return self.work(request, source, raw)
+            return self.work(request, source, raw) if source else self.pushed(request, raw)
         finally:
             self.admission.leave(weight)
 
@@ -150,22 +185,134 @@ class App:
             return refusal(error.status, error.kind, error.message)
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
         trace = self.trace(request)
+        body, payloads = self.run_plan(plan, dry_run, trace)
+        status = report.http_status(body)
+        self.log_request(trace, source.name, body, status, started)
+        return reply(body, status, retry_headers(status, body), payloads)
+
+    def run_plan(
+        self, plan: pipeline.Plan, dry_run: bool, trace: str | None, queue: bool = True
+    ) -> tuple[dict[str, Any], list[bytes] | None]:
+        """The answer to ``plan``, sent (``queue``: what TikTok would not take is queued, when
+        there is a retry topic) or not (dry run: with the payloads it would have posted)."""
         payloads = None
         if dry_run:
             requests, payloads = pipeline.would_send(plan)
         else:
-            requests = self.delivery.deliver(plan, trace)
-        body = report.answer(plan.results, requests, dry_run, warnings=plan.warnings)
-        status = report.http_status(body)
-        self.log_request(trace, source.name, body, status, started)
-        headers = {"Retry-After": retry_after_header(requests)} if status == 503 else None
-        return reply(body, status, headers, payloads)
+            settled = self.delivery.deliver(plan.batches, trace, queue)
+            requests = [one.request() for one in settled]
+        body = report.answer(
+            plan.results, requests, dry_run, warnings=plan.warnings, match_keys=plan.match_keys
+        )
+        return body, payloads
+
+    def pushed(self, request: flask.Request, raw: bytes) -> flask.Response:
+        """Deliver one pushed message; acknowledge it unless it must come back."""
+        from service.push import PushError, queued_plan, read_push
+
+        started = time.perf_counter()
+        trace = self.trace(request)
+        try:
+            message = read_push(raw, self.sources)
+        except PushError as error:
+            return self.malformed(trace, None, 400, "malformed_push", error.message)
+        about = {"message_id": message.message_id, "attempt": message.attempt}
+        about["input"] = message.input
+        limit = self.settings.max_body_bytes
+        if message.source is not None and len(message.data) > limit:
+            why = f"the message's body is over {limit} bytes"
+            return self.malformed(trace, about, 413, "body_too_large", why)
+        try:
+            if message.source is None:
+                plan = queued_plan(message.data)
+            else:
+                source = self.sources[message.source]
+                plan = pipeline.plan_body(source, message.data, self.config, time.time())
+        except PushError as error:
+            return self.malformed(trace, about, 400, "malformed_push", error.message)
+        except BodyError as error:
+            return self.malformed(trace, about, error.status, error.kind, error.message)
+        dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
+        if dry_run and message.source is None:
+            why = "dry run: a queued TikTok request is sent only by a function not in dry run"
+            self.logger.emit("WARNING", f"pubsub: {why}", trace=trace, pubsub=about)
+            return refusal(503, "dry_run", why, **{"Retry-After": str(RETRY_AFTER)})
+        body, _ = self.run_plan(plan, dry_run, trace, queue=False)  # Pub/Sub holds it already
+        delivered = report.http_status(body)
+        status = delivered if delivered in (500, 503) else 200
+        self.log_request(trace, "pubsub", body, status, started, pubsub=about)
+        if status == 200:
+            self.log_acknowledged(trace, body, about)
+        return reply(body, status, retry_headers(status, body))
+
+    def malformed(
+        self, trace: str | None, about: dict[str, Any] | None, status: int, kind: str, why: str
+    ) -> flask.Response:
+        """A push that can never be delivered: refused, so that it ends in the dead letters."""
+        self.logger.emit(
+            "ERROR",
+            f"pubsub: {why}; not acknowledged (it ends in the dead-letter topic)",
+            trace=trace,
+            http_status=status,
+            pubsub=about,
+        )
+        return refusal(status, kind, why)
+
+    def log_acknowledged(
+        self, trace: str | None, body: dict[str, Any], about: dict[str, Any]
+    ) -> None:
+        """What an acknowledged push leaves undelivered for good, since no sender reads its
+        answer: the rejected events (paths and rules) and the refused ones (their ids and
+        TikTok's codes)."""
+        results = body["results"]
+        rejected = [r for r in results if r["status"] == "rejected"]
+        if rejected:
+            first = [{"index": r["index"], "errors": r["errors"]} for r in rejected[:MAX_LOGGED]]
+            self.logger.emit(
+                "WARNING",
+                f"pubsub: {len(rejected)} events rejected; acknowledged",
+                trace=trace,
+                pubsub=about,
+                rejected=first,
+            )
+        refused = [r for r in results if r.get("error") == "refused"]
+        if refused:
+            self.logger.emit(
+                "ERROR",
+                f"pubsub: TikTok refused {len(refused)} events for good; acknowledged",
+                trace=trace,
+                pubsub=about,
+                event_ids=[r["event_id"] for r in refused if "event_id" in r],
+                tiktok_codes=sorted({r["code"] for r in refused if "code" in r}),
+            )
 
     def trace(self, request: flask.Request) -> str | None:
         environ = request.environ
         return self.logger.trace(
             environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
         )
+
+    def check_pusher(self, request: flask.Request) -> flask.Response | None:
+        """``None`` when a push may go on: in IAM mode Google checked its token before the
+        function ran; in public mode (a caller key) the function checks it."""
+        if self.api_key is None:
+            return None
+        if self._push_check is None:
+            from service.push import PushCheck
+
+            settings = self.settings
+            self._push_check = PushCheck(
+                settings.push_service_account, settings.push_audience, settings.push_certs_url
+            )
+        refused = self._push_check.refused(
+            request.headers.get("Authorization", ""), request.environ.get("HTTP_HOST", "")
+        )
+        if refused is None:
+            return None
+        self.logger.emit("WARNING", f"pubsub: {refused.message}", trace=self.trace(request))
+        if refused.status == 503:
+            return refusal(503, "unavailable", refused.message, **{"Retry-After": str(RETRY_AFTER)})
+        return refusal(401, "unauthorized", refused.message)
 
     def check_caller(self, request: flask.Request) -> flask.Response | None:
         """``None`` when the caller may go on: no key is configured, or ``X-Api-Key`` is it."""
@@ -214,6 +361,7 @@ class App:
                 "crm": config.crm_event_set_id,
             },
             "test_event_code": bool(config.test_event_code),
+            "retry_topic": self.delivery.retry_topic.topic if self.delivery.retry_topic else None,
             "token": "TIKTOK_ACCESS_TOKEN"
             if self.settings.access_token
             else "TIKTOK_ACCESS_TOKEN_SECRET"
@@ -222,7 +370,13 @@ class App:
         }
 
     def log_request(
-        self, trace: str | None, source: str, body: dict[str, Any], status: int, started: float
+        self,
+        trace: str | None,
+        source: str,
+        body: dict[str, Any],
+        status: int,
+        started: float,
+        **more: Any,
     ) -> None:
         events = sorted({r["event"] for r in body["results"] if "event" in r})
         self.logger.emit(
@@ -241,6 +395,7 @@ class App:
             + sum(len(r.get("warnings", ())) for r in body["results"] + body["requests"]),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
             match=body["match"],
+            **more,
         )
 
 
@@ -254,6 +409,11 @@ def declared_length(request: flask.Request) -> int | None:
 def is_json(content_type: str) -> bool:
     """``application/json``, parameters (``; charset=utf-8``) allowed, in any case."""
     return content_type.partition(";")[0].strip().lower() == "application/json"
+
+
+def retry_headers(status: int, body: dict[str, Any]) -> dict[str, str] | None:
+    """The ``Retry-After`` of a 503 answer; nothing for any other."""
+    return {"Retry-After": retry_after_header(body["requests"])} if status == 503 else None
 
 
 def retry_after_header(requests: list[dict[str, Any]]) -> str:

@@ -16,8 +16,9 @@ Words used here:
 - *fresh*: fetched less than the TTL ago. *Stale*: older, but still served for up to
   :data:`STALE_FOR` seconds while refreshes fail for transient reasons, so a Secret Manager
   outage does not stop delivery. A value TikTok refused is dropped, never served stale.
-- *single flight*: one fetch per secret at a time; threads that need the value meanwhile wait
-  for that fetch and share its outcome (or get the stale value at once when there is one).
+- *single flight*: one fetch per secret at a time (a :class:`Flight`); threads that need the
+  value meanwhile wait for that fetch and share its outcome (or get the stale value at once
+  when there is one).
 - *confirmed refusal*: a refused value that the fetch after it returned again (revoked, and no
   new version yet). More refusals of it within :data:`REFUSED_QUIET` seconds fetch nothing:
   a burst of refused requests costs one read, not one per request.
@@ -39,7 +40,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from service.logs import Logger
@@ -274,71 +275,113 @@ class Held:
     fetched_at: float
 
 
+@dataclass
+class Flight:
+    """One fetch under way; the threads that need the value meanwhile wait for its outcome."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    value: str | None = None
+    error: SecretError | None = None
+
+    def outcome(self) -> str:
+        self.done.wait()
+        if self.value is None:
+            raise self.error or SecretError("unavailable", "the secret could not be read")
+        return self.value
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What reading any secret needs: where from, for which project, kept how long, told where."""
+
+    manager: SecretManager
+    project: str | None
+    ttl: float
+    logger: Logger
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The two variables that configure one secret: its value (local runs), or its name in
+    Secret Manager; the value wins."""
+
+    value_variable: str
+    value: str | None
+    name_variable: str
+    name: str | None
+
+
 class CachedSecret:
-    """One Secret Manager secret, cached for ``ttl`` seconds; safe to share between threads."""
+    """One Secret Manager secret, cached for the TTL; safe to share between threads.
+
+    One lock guards the state and is never held while fetching: a thread that must fetch
+    starts a :class:`Flight` under the lock and fetches outside it; the others wait on that
+    flight, or take the stale value at once when there is one.
+    """
 
     def __init__(
         self,
         variable: str,
         name: str,
-        manager: SecretManager,
-        ttl: float,
-        logger: Logger,
+        secrets: Secrets,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.variable = variable
         self.name = name
-        self.manager = manager
-        self.ttl = ttl
-        self.logger = logger
+        self.manager = secrets.manager
+        self.ttl = secrets.ttl
+        self.logger = secrets.logger
         self.clock = clock
+        self._lock = threading.Lock()
         self._held: Held | None = None
-        self._lock = threading.Lock()  # held while fetching: the single flight
-        self._fetches = 0  # fetches finished, so a waiting thread knows one ended
-        self._failure: SecretError | None = None  # the outcome of the last fetch, when it failed
-        self._quiet_until = 0.0
+        self._flight: Flight | None = None
+        self._quiet_until = 0.0  # no refresh before this: one failed, the stale value serves
         self._refused: str | None = None  # the value dropped by invalidate(), until a fetch
-        self._confirmed: str | None = None  # the last confirmed refusal …
-        self._confirmed_until = 0.0  # … and the end of its quiet
+        self._confirmed: tuple[str, float] = ("", 0.0)  # a confirmed refusal, and its quiet's end
         self._trimmed: str | None = None  # the last version whose value was trimmed
 
     def _stale_usable(self, held: Held | None, now: float) -> bool:
         return held is not None and now < held.fetched_at + self.ttl + STALE_FOR
 
     def get(self) -> str:
-        held, now = self._held, self.clock()
-        if held is not None and now - held.fetched_at < self.ttl:
-            return held.value
-        if held is not None and self._stale_usable(held, now):
-            if now < self._quiet_until or not self._lock.acquire(blocking=False):
-                return held.value  # a refresh is under way or failed a moment ago
-        else:
-            seen = self._fetches
-            self._lock.acquire()
-            if self._fetches != seen:  # a fetch ended while this thread waited: share it
-                failure, held = self._failure, self._held
-                if held is not None and (failure is None or self._stale_usable(held, now)):
-                    self._lock.release()
-                    return held.value
-                if failure is not None:
-                    self._lock.release()
-                    raise failure
-        try:
-            return self._refresh()
-        finally:
-            self._lock.release()
+        with self._lock:
+            held, now = self._held, self.clock()
+            if held is not None and now - held.fetched_at < self.ttl:
+                return held.value
+            quiet = now < self._quiet_until or self._flight is not None
+            if held is not None and quiet and self._stale_usable(held, now):
+                return held.value  # a refresh is under way, or failed a moment ago
+            flight, leads = self._flight, self._flight is None
+            if flight is None:
+                flight = self._flight = Flight()
+        if leads:
+            self._fetch(flight)
+        return flight.outcome()
 
-    def _refresh(self) -> str:
-        held = self._held
-        if held is not None and self.clock() - held.fetched_at < self.ttl:
-            return held.value
+    def _fetch(self, flight: Flight) -> None:
+        """Fetch once, outside the lock; the outcome goes to the flight and its waiters."""
+        try:
+            flight.value = self._read()
+        except SecretError as error:
+            flight.error = error
+        finally:  # whatever happened, even a bug: nobody waits for a flight that has ended
+            with self._lock:
+                self._flight = None
+            flight.done.set()
+
+    def _read(self) -> str:
+        """A fresh value; the stale one while Secret Manager is unavailable; else raises."""
         try:
             data, version = self.manager.fetch(self.variable, self.name)
             value, trimmed = stored_value(self.variable, version, data)
         except SecretError as error:
-            self._fetches += 1
-            self._failure = error
-            now = self.clock()
+            return self._failed(error)
+        return self._stored(value, version, trimmed)
+
+    def _failed(self, error: SecretError) -> str:
+        """The stale value while Secret Manager is unavailable, if there is one; else raises."""
+        with self._lock:
+            held, now = self._held, self.clock()
             if error.kind == "unavailable" and held is not None and self._stale_usable(held, now):
                 self._quiet_until = now + QUIET_AFTER_FAILURE
                 self.logger.emit(
@@ -349,31 +392,36 @@ class CachedSecret:
                     version=held.version,
                 )
                 return held.value
-            self.logger.emit("ERROR", error.message, secret=self.name)
-            raise
-        now = self.clock()
-        self._held = Held(value, version, now)
-        self._failure = None
-        self._quiet_until = 0.0
-        self._fetches += 1
+        self.logger.emit("ERROR", error.message, secret=self.name)
+        raise error
+
+    def _stored(self, value: str, version: str, trimmed: bool) -> str:
+        with self._lock:
+            now = self.clock()
+            self._held = Held(value, version, now)
+            self._quiet_until = 0.0
+            confirmed = value == self._refused
+            if confirmed:
+                self._confirmed = (value, now + REFUSED_QUIET)
+            self._refused = None
+            newly_trimmed = trimmed and version != self._trimmed
+            if newly_trimmed:
+                self._trimmed = version
         self.logger.emit("INFO", f"{self.variable}: read from Secret Manager", version=version)
-        if trimmed and version != self._trimmed:
-            self._trimmed = version
+        if newly_trimmed:
             self.logger.emit(
                 "WARNING",
                 f"{self.variable}: whitespace around the stored value was trimmed; "
                 "add versions with printf '%s', not echo",
                 version=version,
             )
-        if value == self._refused:
-            self._confirmed, self._confirmed_until = value, now + REFUSED_QUIET
+        if confirmed:
             self.logger.emit(
                 "WARNING",
                 f"{self.variable}: Secret Manager still holds the refused value; "
                 f"its next refusals read nothing for {REFUSED_QUIET:.0f} s",
                 version=version,
             )
-        self._refused = None
         return value
 
     def invalidate(self, refused: str) -> None:
@@ -382,31 +430,23 @@ class CachedSecret:
         with self._lock:
             if self._held is None or self._held.value != refused:
                 return  # already dropped or replaced: another thread's stale news
-            if refused == self._confirmed and self.clock() < self._confirmed_until:
+            confirmed, quiet_until = self._confirmed
+            if refused == confirmed and self.clock() < quiet_until:
                 return  # read again a moment ago, and unchanged: a new read would be too
             self._held = None
             self._refused = refused
             self._quiet_until = 0.0
-            self.logger.emit("WARNING", f"{self.variable}: refused, fetching it again")
+        self.logger.emit("WARNING", f"{self.variable}: refused, fetching it again")
 
 
-def secret(
-    value_variable: str,
-    value: str | None,
-    secret_variable: str,
-    secret_value: str | None,
-    project: str | None,
-    manager: SecretManager,
-    ttl: float,
-    logger: Logger,
-) -> Secret | None:
-    """The secret a pair of variables configures (the value wins); ``None`` when neither is set.
-    A bad value or secret name raises ``ConfigError``: it stops the start-up."""
-    if value:
-        return Fixed(checked_setting(value_variable, value))
-    if not secret_value:
+def secret(pair: Pair, secrets: Secrets) -> Secret | None:
+    """The secret a pair of variables configures; ``None`` when neither is set. A bad value or
+    secret name raises ``ConfigError``: it stops the start-up."""
+    if pair.value:
+        return Fixed(checked_setting(pair.value_variable, pair.value))
+    if not pair.name:
         return None
-    name = version_name(secret_variable, secret_value, project)
+    name = version_name(pair.name_variable, pair.name, secrets.project)
     if name is None:
-        return Missing(f"{secret_variable} is a bare secret id: set GOOGLE_CLOUD_PROJECT too")
-    return CachedSecret(secret_variable, name, manager, ttl, logger)
+        return Missing(f"{pair.name_variable} is a bare secret id: set GOOGLE_CLOUD_PROJECT too")
+    return CachedSecret(pair.name_variable, name, secrets)

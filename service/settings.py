@@ -7,6 +7,7 @@ value stops the function with a message that names the variable.
 from __future__ import annotations
 
 import ipaddress
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from tiktok_mapper.config import Config, Table, boolean, from_environment, parse_settings, text
 
 DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
+GOOGLE_CERTS = (
+    "https://www.googleapis.com/oauth2/v1/certs"  # the certificates of Google's ID tokens
+)
 
 
 def positive_int(value: str) -> int:
@@ -53,9 +57,10 @@ def url(value: str) -> str:
     return address
 
 
-def tiktok_url(value: str) -> str:
-    """The URL the token is sent to: https, or http to this machine only (a local fake), so
-    that the token never crosses a network in clear."""
+def secure_url(value: str) -> str:
+    """A URL secrets are sent to (the TikTok token) or trust is read from (Google's
+    certificates): https, or http to this machine only (a local fake), so that neither crosses
+    a network in clear."""
     address = url(value)
     parts = urllib.parse.urlsplit(address)
     try:
@@ -70,6 +75,21 @@ def tiktok_url(value: str) -> str:
             "must be an http(s) URL: https://, or http:// only for a loopback host "
             "(127.0.0.0/8, ::1, localhost)"
         )
+    return address
+
+
+def host_port(value: str) -> str:
+    """``host:port`` without a scheme, as Google's clients read ``PUBSUB_EMULATOR_HOST``."""
+    address = value.strip()
+    if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}", address):
+        raise ValueError("must be host:port (the emulator's address, without http://)")
+    return address
+
+
+def email(value: str) -> str:
+    address = value.strip()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+        raise ValueError("must be an e-mail address (a service account's)")
     return address
 
 
@@ -97,6 +117,11 @@ class Settings:
     api_key_secret: str | None = None
     google_cloud_project: str | None = None
     admission_budget_bytes: int = 8 * 1024 * 1024
+    retry_topic: str | None = None
+    pubsub_emulator_host: str | None = None
+    push_audience: str | None = None
+    push_service_account: str | None = None
+    push_certs_url: str = GOOGLE_CERTS
 
 
 # variable                         attribute                   parser
@@ -107,13 +132,18 @@ SETTINGS: Table = (
     ("TIKTOK_ACCESS_TOKEN",            "access_token",             text),
     ("TIKTOK_ACCESS_TOKEN_SECRET",     "access_token_secret",      text),
     ("TIKTOK_TOKEN_TTL_SECONDS",       "token_ttl_seconds",        at_most(86400, "seconds")),
-    ("TIKTOK_API_URL",                 "api_url",                  tiktok_url),
+    ("TIKTOK_API_URL",                 "api_url",                  secure_url),
     ("TIKTOK_RETRY_DEADLINE_SECONDS",  "retry_deadline_seconds",   at_most(3600, "seconds")),
     ("SECRET_MANAGER_ENDPOINT",        "secret_manager_endpoint",  url),
     ("API_KEY",                        "api_key",                  text),
     ("API_KEY_SECRET",                 "api_key_secret",           text),
     ("GOOGLE_CLOUD_PROJECT",           "google_cloud_project",     text),
     ("ADMISSION_BUDGET_BYTES",         "admission_budget_bytes",   at_most(2**30, "bytes")),
+    ("TIKTOK_RETRY_TOPIC",             "retry_topic",              text),
+    ("PUBSUB_EMULATOR_HOST",           "pubsub_emulator_host",     host_port),
+    ("PUBSUB_PUSH_AUDIENCE",           "push_audience",            text),
+    ("PUBSUB_PUSH_SERVICE_ACCOUNT",    "push_service_account",     email),
+    ("PUBSUB_PUSH_CERTS_URL",          "push_certs_url",           secure_url),
 )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from service.retry import Backoff, Budget, Deadline
@@ -102,15 +102,17 @@ MAX_RETRY_AFTER = 3600.0  # seconds; a longer Retry-After is read as this
 UNBUDGETED = 1_000_000  # requests a send without a call's budget may make: the deadline binds
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
-    kind: str  # "sent", "refused", "unavailable", or "retry" between attempts
+    # "sent", "refused", "unavailable", or "retry" between attempts; delivery adds
+    # "misconfigured" (no token) and "queued" (kept in Pub/Sub for later delivery)
+    kind: str
     code: int | None = None
     message: str = ""
     request_id: str | None = None
     retry_after: float | None = None  # seconds, from TikTok's Retry-After header
     attempts: int = 1
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
     status: int | None = None  # HTTP status of the answer
 
     @property
@@ -208,7 +210,7 @@ def read_answer(status: int, headers: Any, read: Callable[[], bytes], payload: b
     kept = request_id(answer.get("request_id"), payload)
     where = field_path(answer.get("message"))
     if ok and code in (0, PARTIAL):
-        warnings = [f"TikTok answered {PARTIAL} (partial success){where}"] if code else []
+        warnings = (f"TikTok answered {PARTIAL} (partial success){where}",) if code else ()
         return Outcome("sent", code, "OK", kept, warnings=warnings, status=status)
     if code in RETRY_CODES or code in SERVER_CODES:
         message = f"TikTok answered {describe(code)}"
@@ -362,18 +364,16 @@ class TikTokClient:
         while True:
             if not budget.take():
                 return Outcome("unavailable", message="not sent: no requests left in this call")
-            outcome = self._post(payload, token, deadline)
-            outcome.attempts = attempt + 1
+            outcome = replace(self._post(payload, token, deadline), attempts=attempt + 1)
             if outcome.kind != "retry":
                 return outcome
             wait = (
                 self.backoff.pause(attempt, deadline, outcome.retry_after) if budget.left else None
             )
             if wait is None:
-                outcome.kind = "unavailable"
                 tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
-                outcome.message = f"TikTok unavailable: {outcome.message} ({tries})"
-                return outcome
+                message = f"TikTok unavailable: {outcome.message} ({tries})"
+                return replace(outcome, kind="unavailable", message=message)
             if on_retry is not None:
                 on_retry(outcome, wait)
             attempt += 1

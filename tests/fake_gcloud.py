@@ -5,7 +5,8 @@ Words used here:
 - *fake*: :class:`Fake`, what a ``gcloud`` command in the sandbox reaches. It answers the
   commands deploy.sh uses, in the forms deploy.sh uses them, from a JSON *state* of the project
   (services, accounts, secrets and their versions, the function, who may call it, metrics,
-  dashboards, alert policies), changes that state as gcloud would change the project, and
+  dashboards, alert policies, Pub/Sub topics and subscriptions and who may do what on them, on
+  service accounts too), changes that state as gcloud would change the project, and
   records each *call*: arguments, stdin, working directory, and the content of every file named
   by ``--env-vars-file``, ``--config-from-file`` or ``--policy-from-file`` (deploy.sh deletes
   them when it ends). Any other command, or a command in another form, fails the run.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -37,7 +39,10 @@ APIS = (
     ("logging", "logging.googleapis.com"),
     ("monitoring", "monitoring.googleapis.com"),
     ("alpha monitoring", "monitoring.googleapis.com"),
+    ("pubsub", "pubsub.googleapis.com"),
 )
+DURATION = re.compile(r"([0-9]+)([smhd])")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 FILE_FLAGS = ("--env-vars-file=", "--config-from-file=", "--policy-from-file=")
 
 
@@ -142,6 +147,13 @@ def flag_values(args: list[str]) -> dict[str, str]:
     return {
         a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a
     }
+
+
+def seconds(text: str) -> int:
+    """``10s``, ``7d`` … in seconds; a duration gcloud would not take fails the call."""
+    found = DURATION.fullmatch(text)
+    assert found, f"not a duration gcloud takes: {text}"
+    return int(found.group(1)) * SECONDS[found.group(2)]
 
 
 def label_filter(text: str) -> dict[str, str]:
@@ -422,3 +434,112 @@ class Fake:
         if self.words[4] not in self.state["policies"]:
             self.missing(self.words[4])
         self.state["policies"][self.words[4]] = self.config("policy-from-file")
+
+    # -- Pub/Sub, as gcloud and the API check it
+    def topics(self) -> dict[str, Any]:
+        self.need_project()
+        return self.state.setdefault("topics", {})
+
+    def subscriptions(self) -> dict[str, Any]:
+        self.need_project()
+        return self.state.setdefault("subscriptions", {})
+
+    def topic_id(self, name: str) -> str:
+        """A topic id, or its full name in the fake's project, as gcloud takes either."""
+        prefix = f"projects/{self.state['project']}/topics/"
+        return name.removeprefix(prefix)
+
+    def do_pubsub_topics_describe(self) -> None:
+        if self.words[3] not in self.topics():
+            self.missing(f"Topic [{self.words[3]}]")
+
+    def do_pubsub_topics_create(self) -> None:
+        topics = self.topics()
+        if self.words[3] in topics:
+            self.fail(f"ALREADY_EXISTS: Topic [{self.words[3]}]")
+        topics[self.words[3]] = {"labels": self.flags.get("labels", ""), "bindings": {}}
+
+    def do_pubsub_topics_add_iam_policy_binding(self) -> None:
+        topic = self.topics().get(self.words[3])
+        if topic is None:
+            self.missing(f"Topic [{self.words[3]}]")
+        bind(topic["bindings"], self.flags["role"], self.flags["member"])
+
+    def do_pubsub_subscriptions_describe(self) -> None:
+        if self.words[3] not in self.subscriptions():
+            self.missing(f"Subscription [{self.words[3]}]")
+
+    def do_pubsub_subscriptions_create(self) -> None:
+        subscriptions = self.subscriptions()
+        if self.words[3] in subscriptions:
+            self.fail(f"ALREADY_EXISTS: Subscription [{self.words[3]}]")
+        if self.topic_id(self.flags["topic"]) not in self.topics():
+            self.missing(f"Topic [{self.flags['topic']}]")
+        options = self.subscription_options()
+        subscriptions[self.words[3]] = {
+            "topic": self.topic_id(self.flags["topic"]),
+            "labels": self.flags.get("labels", ""),
+            "options": options,
+            "bindings": {},
+        }
+
+    def do_pubsub_subscriptions_update(self) -> None:
+        subscription = self.subscriptions().get(self.words[3])
+        if subscription is None:
+            self.missing(f"Subscription [{self.words[3]}]")
+        assert "topic" not in self.flags, "a subscription's topic cannot be changed"
+        assert "labels" not in self.flags, "update takes --update-labels, not --labels"
+        subscription["options"].update(self.subscription_options())
+
+    def subscription_options(self) -> dict[str, str]:
+        """The options of a create or update, checked as Pub/Sub checks them."""
+        flags = self.flags
+        options = {
+            name: value
+            for name, value in flags.items()
+            if name not in ("project", "topic", "labels")
+        }
+        if "ack-deadline" in flags:
+            assert 10 <= int(flags["ack-deadline"]) <= 600, "ack deadline out of 10-600"
+        if "message-retention-duration" in flags:
+            assert 600 <= seconds(flags["message-retention-duration"]) <= 31 * 86400
+        if "expiration-period" in flags and flags["expiration-period"] != "never":
+            seconds(flags["expiration-period"])
+        if "push-endpoint" in flags:
+            assert flags["push-endpoint"].startswith("https://"), "a push endpoint is https"
+        for needs, needed in (
+            ("push-auth-service-account", "push-endpoint"),
+            ("push-auth-token-audience", "push-auth-service-account"),
+            ("max-delivery-attempts", "dead-letter-topic"),
+        ):
+            if needs in flags:
+                assert needed in flags, f"--{needs} needs --{needed}"
+        if "dead-letter-topic" in flags:
+            if self.topic_id(flags["dead-letter-topic"]) not in self.topics():
+                self.missing(f"Topic [{flags['dead-letter-topic']}]")
+            assert 5 <= int(flags.get("max-delivery-attempts", "5")) <= 100
+        if "min-retry-delay" in flags or "max-retry-delay" in flags:
+            low = seconds(flags.get("min-retry-delay", "10s"))
+            high = seconds(flags.get("max-retry-delay", "600s"))
+            assert 0 <= low <= high <= 600, "retry delays out of 0-600 s, or min over max"
+        return options
+
+    def do_pubsub_subscriptions_add_iam_policy_binding(self) -> None:
+        subscription = self.subscriptions().get(self.words[3])
+        if subscription is None:
+            self.missing(f"Subscription [{self.words[3]}]")
+        bind(subscription["bindings"], self.flags["role"], self.flags["member"])
+
+    def do_iam_service_accounts_add_iam_policy_binding(self) -> None:
+        self.need_project()
+        if self.words[3] not in self.state["service_accounts"]:
+            self.missing(self.words[3])
+        bindings = self.state.setdefault("account_bindings", {}).setdefault(self.words[3], {})
+        bind(bindings, self.flags["role"], self.flags["member"])
+
+
+def bind(bindings: dict[str, list[str]], role: str, member: str) -> None:
+    """Add ``member`` to ``role``, as add-iam-policy-binding does (once)."""
+    members = bindings.setdefault(role, [])
+    if member not in members:
+        members.append(member)

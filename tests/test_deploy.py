@@ -34,8 +34,12 @@ BASE = {"PROJECT_ID": PROJECT, "TIKTOK_PIXEL_ID": PIXEL}
 # emulator endpoint).
 MANAGED = {
     "GOOGLE_CLOUD_PROJECT", "TIKTOK_ACCESS_TOKEN_SECRET", "API_KEY_SECRET", "THREADS", "MALLOC_ARENA_MAX",
+    "TIKTOK_RETRY_TOPIC", "PUBSUB_PUSH_SERVICE_ACCOUNT",
 }  # fmt: skip
-LOCAL_ONLY = {"TIKTOK_ACCESS_TOKEN", "API_KEY", "SECRET_MANAGER_ENDPOINT"}
+LOCAL_ONLY = {
+    "TIKTOK_ACCESS_TOKEN", "API_KEY", "SECRET_MANAGER_ENDPOINT", "PUBSUB_EMULATOR_HOST",
+    "PUBSUB_PUSH_CERTS_URL",
+}  # fmt: skip
 CHANGES = re.compile(
     r"(create|enable|deploy|update|versions add|add-iam-policy-binding|add-invoker-policy-binding"
     r"|remove-invoker-policy-binding)( |$)"

@@ -284,8 +284,9 @@ def fields_read(metric: dict[str, Any]) -> set[str]:
 
 
 def test_every_field_the_metrics_read_is_on_the_request_line(make_client, capsys):
-    """A live request whose events end sent, skipped, rejected and failed: every count is there;
-    ``queued`` is the status durable delivery will add: the metrics read it already."""
+    """A live request whose events end sent, skipped, rejected and failed: every count is there.
+    ``queued`` (durable delivery) is on the line of a request whose events were queued
+    (``tests/pubsub/test_queue.py`` reads it there)."""
     from tests.fakes.tiktok import TOKEN as TIKTOK_TOKEN
     from tests.fakes.tiktok import FakeTikTok
 

@@ -24,8 +24,14 @@ TOKEN = "tt-TOKEN-do-not-print-9f3a1c"
 PIXEL = "CPIXEL0000000000000A"
 SA = f"tiktok-events@{PROJECT}.iam.gserviceaccount.com"
 MAPPING = '{"purchase": "CompletePayment", "scroll": null, "note": "a # is not a comment"}'
-SET_BY_DEPLOY = {"GOOGLE_CLOUD_PROJECT", "TIKTOK_ACCESS_TOKEN_SECRET", "API_KEY_SECRET"}
-LOCAL_ONLY = {"TIKTOK_ACCESS_TOKEN", "API_KEY", "SECRET_MANAGER_ENDPOINT"}
+SET_BY_DEPLOY = {
+    "GOOGLE_CLOUD_PROJECT", "TIKTOK_ACCESS_TOKEN_SECRET", "API_KEY_SECRET", "TIKTOK_RETRY_TOPIC",
+    "PUBSUB_PUSH_SERVICE_ACCOUNT",
+}  # fmt: skip
+LOCAL_ONLY = {
+    "TIKTOK_ACCESS_TOKEN", "API_KEY", "SECRET_MANAGER_ENDPOINT", "PUBSUB_EMULATOR_HOST",
+    "PUBSUB_PUSH_CERTS_URL",
+}  # fmt: skip
 
 
 @pytest.fixture

@@ -98,11 +98,12 @@ def main(
         dry_run=True,
         payloads=[json.loads(payload) for payload in payloads],
         warnings=plan.warnings,
+        match_keys=plan.match_keys,
     )
     print(json.dumps(answer, indent=2, ensure_ascii=False), file=out)
     counts = ", ".join(f"{answer[s]} {s}" for s in report.STATUSES if answer[s])
     print(f"HTTP {report.http_status(answer)}: {counts}", file=err)
-    went_through = all(r["status"] in report.WENT_THROUGH for r in plan.results)
+    went_through = all(r["status"] in report.WENT_THROUGH for r in answer["results"])
     return OK if went_through else EVENT_NOT_THROUGH
 
 

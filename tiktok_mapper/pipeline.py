@@ -7,8 +7,9 @@ Words used here:
   (``commandersact``, ``ga4``, ``tiktok``); see :func:`configure`.
 - *result*: one per input event, in input order, as the caller will read it:
   ``{"index", "status", …}``. Here the status is ``would_send``, ``skipped``, ``rejected`` or
-  ``failed`` (a configuration error); delivery later turns ``would_send`` into ``sent`` or
-  ``failed``.
+  ``failed`` (a configuration error); a result is never changed once made: what delivery (or a
+  dry run) does with an event is told by a ``tiktok_mapper.report.TikTokRequest``, and the
+  answer writes it into a copy.
 - *batch*: the TikTok events of one request: one (event source, event source id, test event
   code), events in input order, at most :data:`MAX_EVENTS_PER_REQUEST`. Batches come in the
   order their first event appeared.
@@ -33,7 +34,7 @@ from tiktok_mapper.ga4 import FLATTENED, Ga4
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.normalize import Context
 from tiktok_mapper.passthrough import PassThrough, envelope_warnings
-from tiktok_mapper.report import MATCH_KEYS
+from tiktok_mapper.report import TikTokRequest
 from tiktok_mapper.schemas import Schema, schema
 
 MAX_EVENTS_PER_REQUEST = 1000
@@ -89,6 +90,8 @@ class Plan:
     results: list[dict[str, Any]]
     batches: list[Batch]
     warnings: list[str] = field(default_factory=list)  # about the request, not one event
+    # (index, user fields) of each mapped event, for the answer's match quality summary
+    match_keys: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
 
 def configure(config: Config) -> dict[str, Source]:
@@ -127,6 +130,7 @@ def plan(
     results: list[dict[str, Any]] = []
     groups: dict[tuple[str, str, str | None], Batch] = {}
     batches: list[Batch] = []
+    match_keys: list[tuple[int, tuple[str, ...]]] = []
     for index, event in enumerate(events):
         result: dict[str, Any] = {"index": index, "status": "would_send"}
         results.append(result)
@@ -142,8 +146,7 @@ def plan(
             continue
         data = outcome.data
         result.update(event=data["event"], event_id=data["event_id"])
-        # kept on the result until report.answer counts them and takes them out
-        result[MATCH_KEYS] = match.keys_of(data)
+        match_keys.append((index, match.keys_of(data)))
         if outcome.warnings:
             result["warnings"] = at_most(outcome.warnings, _more_warnings)
         event_source_id, variable = source_id(config, outcome.event_source)
@@ -165,7 +168,7 @@ def plan(
         batch.indices.append(index)
         batch.events.append(data)
     said = source.envelope_warnings(envelope) if envelope and source.envelope_warnings else []
-    return Plan(results, batches, at_most(said, _more_warnings))
+    return Plan(results, batches, at_most(said, _more_warnings), match_keys)
 
 
 def at_most(notes: list[T], more: Callable[[int], T]) -> list[T]:
@@ -190,25 +193,21 @@ def plan_body(source: Source, raw: bytes, config: Config, now: float) -> Plan:
     return plan(source, body.events, config, now, body.envelope)
 
 
-def would_send(plan: Plan) -> tuple[list[dict[str, Any]], list[bytes]]:
-    """A dry run's request entries and payloads: the parts delivery would post, cut the same
+def would_send(plan: Plan) -> tuple[list[TikTokRequest], list[bytes]]:
+    """A dry run's TikTok requests and payloads: the parts delivery would post, cut the same
     way (``tiktok_mapper.sizing``), as the JSON bytes it would post; an event too large for any
     request fails here as there."""
-    requests: list[dict[str, Any]] = []
+    requests: list[TikTokRequest] = []
     payloads: list[bytes] = []
     for batch in plan.batches:
         for part in sizing.parts(batch.body()):
             entry = {**batch.entry(), "events": part.end - part.start}
             if part.too_large:
-                failure = {"status": "failed", "error": "refused"}
-                failure["message"] = sizing.too_large(part.size)
-                entry.update(failure)
-                for index in batch.indices[part.start : part.end]:
-                    plan.results[index].update(failure)
+                entry.update(status="failed", error="refused", message=sizing.too_large(part.size))
             else:
                 entry["status"] = "would_send"
                 payloads.append(part.payload)
-            requests.append(entry)
+            requests.append(TikTokRequest(batch.indices[part.start : part.end], entry))
     return requests, payloads
 
 

@@ -15,14 +15,17 @@ from service.secret_manager import (
     STALE_FOR,
     CachedSecret,
     Fixed,
+    Pair,
     SecretError,
     SecretManager,
+    Secrets,
     secret,
 )
 from tests.delivery.conftest import PROJECT, TOKEN_SECRET
 from tests.fakes.tiktok import TOKEN
 
 TTL = 600
+THREADS = 64
 VARIABLE = "TIKTOK_ACCESS_TOKEN_SECRET"
 
 
@@ -33,8 +36,12 @@ def manager(secret_manager, clock):
     )
 
 
+def secrets(manager, project=PROJECT):
+    return Secrets(manager, project, TTL, Logger())
+
+
 def cached(manager, clock, value=TOKEN_SECRET, project=PROJECT):
-    made = secret("TIKTOK_ACCESS_TOKEN", None, VARIABLE, value, project, manager, TTL, Logger())
+    made = secret(Pair("TIKTOK_ACCESS_TOKEN", None, VARIABLE, value), secrets(manager, project))
     if isinstance(made, CachedSecret):
         made.clock = clock
     return made
@@ -64,16 +71,14 @@ def test_surrounding_whitespace_of_a_stored_value_is_dropped(secret_manager, man
 
 
 def test_the_value_in_the_environment_wins_and_nothing_is_fetched(secret_manager, manager):
-    made = secret(
-        "TIKTOK_ACCESS_TOKEN", "from-env", VARIABLE, TOKEN_SECRET, PROJECT, manager, TTL, Logger()
-    )
+    made = secret(Pair("TIKTOK_ACCESS_TOKEN", "from-env", VARIABLE, TOKEN_SECRET), secrets(manager))
     assert made == Fixed("from-env")
     assert made.get() == "from-env"
     assert secret_manager.accesses() == []
 
 
 def test_nothing_configured_is_no_secret(manager):
-    assert secret("API_KEY", None, "API_KEY_SECRET", None, PROJECT, manager, TTL, Logger()) is None
+    assert secret(Pair("API_KEY", None, "API_KEY_SECRET", None), secrets(manager)) is None
 
 
 def test_a_value_is_reused_for_the_ttl_then_fetched_again(secret_manager, manager, clock):
@@ -88,22 +93,24 @@ def test_a_value_is_reused_for_the_ttl_then_fetched_again(secret_manager, manage
     assert len(secret_manager.accesses()) == 2
 
 
-def test_32_threads_wanting_the_value_make_one_fetch(secret_manager, manager, clock):
+def test_64_threads_wanting_the_value_on_a_cold_start_make_one_fetch(
+    secret_manager, manager, clock
+):
     secret_manager.delay = 0.3  # the first fetch is still under way when the others ask
     token = cached(manager, clock)
-    start = threading.Barrier(32)
+    start = threading.Barrier(THREADS)
     values: list[str] = []
 
     def worker():
         start.wait()
         values.append(token.get())
 
-    threads = [threading.Thread(target=worker) for _ in range(32)]
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert values == [TOKEN] * 32
+    assert values == [TOKEN] * THREADS
     assert len(secret_manager.accesses()) == 1
 
 
@@ -111,7 +118,7 @@ def test_threads_waiting_on_a_failed_fetch_share_its_failure(secret_manager, man
     secret_manager.down = True
     secret_manager.delay = 0.05  # the others queue up while the first fetch retries
     token = cached(manager, clock)
-    start = threading.Barrier(32)
+    start = threading.Barrier(THREADS)
     kinds: list[str] = []
 
     def worker():
@@ -121,12 +128,12 @@ def test_threads_waiting_on_a_failed_fetch_share_its_failure(secret_manager, man
         except SecretError as error:
             kinds.append(error.kind)
 
-    threads = [threading.Thread(target=worker) for _ in range(32)]
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert kinds == ["unavailable"] * 32
+    assert kinds == ["unavailable"] * THREADS
     assert len(secret_manager.accesses()) == len(clock.slept) + 1  # the retries of one fetch
 
 

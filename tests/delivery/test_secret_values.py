@@ -12,7 +12,7 @@ import pytest
 
 from service.logs import Logger
 from service.retry import Backoff
-from service.secret_manager import CachedSecret, SecretManager, version_name
+from service.secret_manager import CachedSecret, SecretManager, Secrets, version_name
 from tests.conftest import COMPLETE, post
 from tests.delivery.conftest import PROJECT, TOKEN_SECRET, purchase
 from tests.fakes.tiktok import TOKEN
@@ -45,7 +45,9 @@ def cached(secret_manager, clock, ttl=600):
         secret_manager.url, Backoff.within(1.0, clock=clock, sleep=clock.sleep), deadline=1.0
     )
     name = f"projects/{PROJECT}/secrets/{TOKEN_SECRET}/versions/latest"
-    return CachedSecret("TIKTOK_ACCESS_TOKEN_SECRET", name, manager, ttl, Logger(), clock)
+    return CachedSecret(
+        "TIKTOK_ACCESS_TOKEN_SECRET", name, Secrets(manager, PROJECT, ttl, Logger()), clock
+    )
 
 
 def test_a_stored_token_that_is_not_visible_ascii_is_500_naming_the_variable(

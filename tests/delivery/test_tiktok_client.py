@@ -134,7 +134,7 @@ def test_partial_success_is_sent_with_a_warning(client, tiktok):
     tiktok.then(coded(20001, "partial success"))
     outcome = send(client)
     assert (outcome.kind, outcome.code) == ("sent", 20001)
-    assert outcome.warnings == ["TikTok answered 20001 (partial success)"]
+    assert outcome.warnings == ("TikTok answered 20001 (partial success)",)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Durable delivery and Pub/Sub input, tested against the real Pub/Sub emulator."""
