@@ -403,7 +403,9 @@ def declared_length(request: flask.Request) -> int | None:
     """The body's ``Content-Length``; ``None`` without one (chunked) or when it is not a number
     (then the body is read up to the limit, and one over it is refused all the same)."""
     length = request.environ.get("CONTENT_LENGTH", "")
-    return int(length) if length.isdigit() else None
+    # ASCII digits, and few enough to be a length: "²" is a digit to Python, and int() of over
+    # 4300 digits raises
+    return int(length) if length.isascii() and length.isdigit() and len(length) <= 15 else None
 
 
 def is_json(content_type: str) -> bool:

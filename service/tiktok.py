@@ -402,7 +402,10 @@ class TikTokClient:
             def read() -> bytes:
                 return answer.read(MAX_ANSWER_BYTES + 1, decode_content=False)
 
-            return read_answer(response.status, response.headers, read, payload)
+            # What we sent, for the request id's quote check: the payload and the token too (a
+            # TikTok, or something in its place, that echoes the token must not get it logged).
+            sent = payload + b"\n" + token.encode("ascii", "replace")
+            return read_answer(response.status, response.headers, read, sent)
         except urllib3.exceptions.NewConnectionError:  # a subclass of its TimeoutError
             return Outcome("retry", message="connection failed (NewConnectionError)")
         except (TimeoutError, urllib3.exceptions.TimeoutError):

@@ -9,6 +9,7 @@ CPU seconds and memory are measured by ``make bench``, not asserted here.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -124,3 +125,36 @@ def test_admission_lets_a_body_wait_until_its_weight_fits_then_gives_up():
     assert admission.enter(1000, patience=0)
     admission.leave(1000)
     assert admission.held == 0
+
+
+def test_a_list_a_smart_mapping_points_at_is_bounded_like_items(make_client):
+    client = make_client(
+        TIKTOK_PIXEL_ID="C1",
+        DRY_RUN="true",
+        TIKTOK_SMART_MAPPING='{"properties.contents": "custom"}',
+    )
+    body = {"event_name": "purchase", "custom": [0] * 5000}
+    got = post(client, "/commandersact", body).get_json()
+    (result,) = got["results"]
+    assert result["status"] == "rejected"
+    assert result["errors"] == [{"path": "$.custom", "message": "must have at most 1000 elements"}]
+
+
+def test_a_url_of_many_encoded_keys_still_gives_its_click_id(client):
+    """Only keys that could decode to ``ttclid`` are decoded (the others cost nothing)."""
+    url = "https://shop.example/?" + "%=1&" * 2400 + "ttclid=E.C.P.abc"
+    body = {"event_name": "purchase", "id": "U1", "context": {"page": {"url": url}}}
+    payload = post(client, "/commandersact", body).get_json()["payloads"][0]
+    assert payload["data"][0]["user"]["ttclid"] == "E.C.P.abc"
+
+
+def test_a_content_length_that_is_no_number_is_read_up_to_the_limit(client):
+    body = json.dumps({"event_name": "purchase", "id": "L1"})
+    for length in ("²", "1" * 5000):
+        answer = client.post(
+            "/commandersact",
+            data=body,
+            content_type="application/json",
+            environ_overrides={"CONTENT_LENGTH": length},
+        )
+        assert answer.status_code < 500, (length, answer.get_data(as_text=True)[:200])

@@ -65,6 +65,9 @@ def test_normalisers(normaliser, value, expected):
         ("06 12 34 56 78", FR, "+33612345678"),
         ("0033 6 12 34 56 78", FR, "+33612345678"),
         ("(+1) 213-373-4253", NOW, "+12133734253"),
+        ("\uff0b33612345678", NOW, "+33612345678"),  # a full-width plus sign, with or without
+        ("\uff0b33612345678", US, "+33612345678"),  # a region: one rule
+        ("0033612345678", US, "+33612345678"),  # 00 starts an international number everywhere
     ],
 )
 def test_phone_numbers_become_e164(value, context, expected):
@@ -84,6 +87,10 @@ def test_phone_numbers_become_e164(value, context, expected):
         ("+4915123456789012", NOW),  # 16 digits: E.164 has at most 15
         ("06 12 34 56 78", US),  # a French mobile read in the US is no US number
         ("+33 6 12 34 56 78 9", NOW),  # one digit too many for France
+        # text no phone has: never handed to libphonenumber, whose patterns backtrack on it
+        ("+1;phone-context=" + "aaaaa." * 12 + "-", NOW),
+        ("1" * 197, US),
+        ("+33 6 12 34 56 78 ext. 12", NOW),
     ],
 )
 def test_unusable_phones_are_left_out(value, context):

@@ -43,6 +43,13 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # time (a phone takes 50 µs to check), so one event's user field is read up to this many values
 # and the rest are left out with a warning.
 MAX_USER_VALUES = 20
+MAX_ELEMENTS = 1000  # elements of a list field (items), as the input schemas allow
+
+
+def is_index(key: str) -> bool:
+    """Whether a part of a dotted path indexes an array: ASCII digits only (``"²"`` is a digit
+    to Python but no number), and short enough to be an index."""
+    return key.isascii() and key.isdigit() and len(key) <= 9
 
 
 def json_path(parts: Iterable[str | int]) -> str:
@@ -65,7 +72,7 @@ class Path:
 
     def __init__(self, dotted: str) -> None:
         self.keys = tuple(dotted.split("."))
-        self.label = json_path(int(key) if key.isdigit() else key for key in self.keys)
+        self.label = json_path(int(key) if is_index(key) else key for key in self.keys)
         self.text = f"`{dotted}`"
 
     def __call__(self, event: Any) -> Any:
@@ -75,7 +82,7 @@ class Path:
                 node = node.get(key)
                 if node is None:
                     return None
-            elif type(node) is list and key.isdigit() and int(key) < len(node):
+            elif type(node) is list and is_index(key) and int(key) < len(node):
                 node = node[int(key)]
             else:
                 return None
@@ -134,8 +141,10 @@ def query_param(url: str, name: str) -> str | None:
     query = url.partition("#")[0].partition("?")[2]
     for pair in query.split("&"):
         key, _, value = pair.partition("=")
-        if value and unquote_plus(key) == name:  # like parse_qs, blank values are skipped
-            return unquote_plus(value)
+        # Only a key as long as the name, or as its percent-encoding, can decode to it: the
+        # others are not decoded (a URL of thousands of "%" keys must not cost a decode each).
+        if value and len(name) <= len(key) <= 3 * len(name) and unquote_plus(key) == name:
+            return unquote_plus(value)  # like parse_qs, blank values are skipped
     return None
 
 
@@ -314,7 +323,7 @@ def source_of(fields: Sequence[Field], scope: dict[str, Any] | None = None) -> s
 
     def read(getter: Getter, name: str) -> str:
         keys = getattr(getter, "keys", None)
-        if type(getter) is Path and keys and not any(key.isdigit() for key in keys):
+        if type(getter) is Path and keys and not any(is_index(key) for key in keys):
             return get(node(keys[:-1]), keys[-1])
         scope[name] = getter
         return f"{name}(event)"
@@ -405,6 +414,11 @@ def _assemble_list(
 ) -> None:
     if not isinstance(elements, list):  # the schemas say array; a smart mapping may not
         result.errors.append({"path": label, "message": "must be an array"})
+        return
+    if len(elements) > MAX_ELEMENTS:  # the schemas' limit, for a list a smart mapping points at
+        result.errors.append(
+            {"path": label, "message": f"must have at most {MAX_ELEMENTS} elements"}
+        )
         return
     built = []
     for index, element in enumerate(elements):

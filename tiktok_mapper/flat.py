@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from operator import methodcaller
 from typing import Any
 
+from tiktok_mapper.fields import is_index
+
 Parts = tuple[str | int, ...]
 MAX_PLAIN = 10_000  # top-level keys remembered as not flattened
-INDEX = re.compile(r"(\d{1,4})(?:_(.+))?")  # an array index, then the element's own key
+INDEX = re.compile(r"([0-9]{1,4})(?:_(.+))?")  # an array index, then the element's own key
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Flattened:
 
     def parts(self, key: str) -> Parts | None:
         if self.dotted and "." in key:
-            return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+            return tuple(int(p) if is_index(p) else p for p in key.split("."))
         if key in self.objects:
             return self.objects[key]
         for prefix, (path, elements) in self.arrays.items():

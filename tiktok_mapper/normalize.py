@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -140,10 +141,13 @@ hash_zip = _hash_with(lambda text: re.sub(r"[\s-]+", "", text).lower())
 def e164(value: Any, region: str | None) -> str | None:
     """The phone number in E.164 form (``+`` and digits), or ``None`` for an empty value.
 
-    One rule for every spelling: libphonenumber reads the number (one written without ``+``
-    needs ``region``; ``00`` is read as the international prefix when there is none) and it must
-    be a valid number of its country, so ``+134234325``, ``+1 34234325`` and ``+1-342-34325``
-    are all left out alike. A number already in E.164 takes the same path.
+    One rule for every spelling: the text is read in its compatibility form (full-width plus signs
+    and digits are ``+`` and digits), must look like a phone (digits, ``+``, spaces and
+    ``()-./``, at most :data:`PHONE_TEXT` characters: the library is never handed anything
+    else), ``00`` starts an international number, and libphonenumber reads the rest (a number
+    written without ``+`` needs ``region``) and must find a valid number of its country. So
+    ``+134234325``, ``+1 34234325`` and ``+1-342-34325`` are all left out alike, and a number
+    already in E.164 takes the same path.
     """
     text = str(value).strip()
     if not text:
@@ -154,12 +158,19 @@ def e164(value: Any, region: str | None) -> str | None:
     return number
 
 
+PHONE_TEXT = 40  # characters: 15 digits of E.164 and room for its usual punctuation
+PHONE = re.compile(rf"[0-9+() ./-]{{1,{PHONE_TEXT}}}")
+
+
 @lru_cache(maxsize=4096)
 def _read_phone(text: str, region: str | None) -> tuple[str | None, str]:
     """``(E.164, "")`` or ``(None, why)``. Cached: parsing and checking a number costs about
     50 µs, and a batch often repeats one (a shop's own number, a test phone); the result only
     depends on the arguments."""
-    if text.startswith("00") and region is None:
+    text = unicodedata.normalize("NFKC", text)
+    if not PHONE.fullmatch(text):  # libphonenumber's own patterns backtrack on other text
+        return None, "is not a phone number"
+    if text.startswith("00"):
         text = "+" + text[2:]  # 00 is the international prefix of most countries
     if "+" not in text and region is None:
         return None, "has no country code and TIKTOK_DEFAULT_PHONE_REGION is not set"

@@ -34,7 +34,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from tiktok_mapper.fields import json_path
+from tiktok_mapper.fields import is_index, json_path
 
 Where = list[str | int]  # a path in an instance: keys and indices
 PATH_PARTS = re.compile(r"[^.\[\]']+")
@@ -185,7 +185,7 @@ def _path_order(error: tuple[str, str]) -> tuple[list[tuple[int, str]], str]:
     numbers, padded, so that an index and a key at the same place still compare)."""
     path, message = error
     parts = PATH_PARTS.findall(path)
-    return [(0, part.zfill(12)) if part.isdigit() else (1, part) for part in parts], message
+    return [(0, part.zfill(12)) if is_index(part) else (1, part) for part in parts], message
 
 
 @cache

@@ -34,3 +34,15 @@ def test_a_body_that_waits_too_long_is_503_with_retry_after(make_live, tiktok):
     assert first == [200]
     sent = [event["event_id"] for seen in tiktok.posts() for event in seen.json()["data"]]
     assert not any(event_id.startswith("B") for event_id in sent)
+
+
+def test_a_request_id_that_echoes_the_token_is_not_kept(live, tiktok):
+    """TikTok (or whatever answers in its place) quoting the token as its request id: the id
+    is dropped, so the token reaches neither the answer nor the logs."""
+    from tests.fakes.tiktok import TOKEN
+
+    tiktok.then(Reply(200, {"code": 0, "message": "OK", "request_id": TOKEN, "data": {}}))
+    answer = post(live, "/commandersact", [purchase("T1")])
+    assert answer.status_code == 200
+    assert TOKEN not in answer.get_data(as_text=True)
+    assert answer.get_json()["requests"][0].get("request_id") is None
