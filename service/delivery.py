@@ -137,7 +137,7 @@ class Call:
         """Why no new request may start, if none may."""
         if self.deadline.remaining() <= 0:
             return DEADLINE_PASSED
-        if self.budget.left <= 0:
+        if self.budget.spare <= 0:
             return BUDGET_SPENT
         return None
 
@@ -182,16 +182,17 @@ class Delivery:
         except SecretError as error:
             no_token = Outcome(error.kind, message=error.message)
         settled: list[Settled] = []
-        for batch in batches:
-            for part in sizing.parts(batch.body()):
-                span = Span(batch, part.start, part.end)
-                if part.too_large:
-                    outcome = Outcome("refused", message=sizing.too_large(part.size))
-                    settled.append(Settled(span, b"", outcome))
-                elif no_token is not None:
-                    settled.append(Settled(span, part.payload, no_token))
-                else:
-                    settled.extend(self.send(span, call, part.payload))
+        parts = [(batch, part) for batch in batches for part in sizing.parts(batch.body())]
+        for number, (batch, part) in enumerate(parts):
+            call.budget.held = len(parts) - number - 1  # one first try for each part after it
+            span = Span(batch, part.start, part.end)
+            if part.too_large:
+                outcome = Outcome("refused", message=sizing.too_large(part.size))
+                settled.append(Settled(span, b"", outcome))
+            elif no_token is not None:
+                settled.append(Settled(span, part.payload, no_token))
+            else:
+                settled.extend(self.send(span, call, part.payload))
         if queue and self.retry_topic is not None:
             settled = self.retry_topic.keep(settled, trace)
         for one in settled:

@@ -33,10 +33,18 @@ class Deadline:
 @dataclass
 class Budget:
     left: int
+    # Kept for the requests not tried yet (one each), so that retrying or splitting one request
+    # cannot spend what the others need for their first try.
+    held: int = 0
+
+    @property
+    def spare(self) -> int:
+        """What the current request may still spend."""
+        return self.left - self.held
 
     def take(self) -> bool:
-        """Spend one request: ``False`` (nothing spent) when none is left."""
-        if self.left <= 0:
+        """Spend one request: ``False`` (nothing spent) when none is spare."""
+        if self.spare <= 0:
             return False
         self.left -= 1
         return True

@@ -368,7 +368,9 @@ class TikTokClient:
             if outcome.kind != "retry":
                 return outcome
             wait = (
-                self.backoff.pause(attempt, deadline, outcome.retry_after) if budget.left else None
+                self.backoff.pause(attempt, deadline, outcome.retry_after)
+                if budget.spare > 0
+                else None
             )
             if wait is None:
                 tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
