@@ -55,9 +55,10 @@ def reply(
     headers: Mapping[str, str] | None = None,
     payloads: list[bytes] | None = None,
 ) -> flask.Response:
-    """The JSON answer; a dry run's ``payloads`` (already JSON, as they would be posted) are
-    written in as they are, last, rather than parsed and written again."""
-    text = json.dumps(body, ensure_ascii=True, allow_nan=False).encode("ascii")
+    """The JSON answer, in UTF-8 (an emoji is 4 bytes, not a 12-byte escape: the answer stays
+    about as large as what it repeats of the body); a dry run's ``payloads`` (already JSON, as
+    they would be posted) are written in as they are, last, rather than parsed again."""
+    text = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
     if payloads is not None:
         text = text[:-1] + b', "payloads": [' + b", ".join(payloads) + b"]}"
     return flask.Response(text, status, headers=dict(headers or {}), mimetype="application/json")

@@ -4,8 +4,8 @@ Words used here:
 
 - *body*: a TikTok request body as a dict (``pipeline.Batch.body()``): the envelope
   (``event_source``, ``event_source_id``, ``test_event_code``) and ``data``, its events.
-- *payload*: a body serialized as it is posted: compact JSON, ASCII only (other characters as
-  ``\\u`` escapes), as bytes. Its length is the *size* of the request.
+- *payload*: a body serialized as it is posted: compact JSON in UTF-8, as bytes. Its length
+  is the *size* of the request.
 - *part*: consecutive events ``data[start:end]`` of one body that go out as one request, with
   their payload; parts are filled in event order, each as full as the cap allows. A part of
   one event whose payload alone is over the cap is *too large*: it is never sent (its payload
@@ -27,13 +27,17 @@ from typing import Any
 MAX_REQUEST_BYTES = 1024 * 1024
 
 # check_circular=False: bodies are trees built from parsed JSON, and the check costs a fifth.
-ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
+# ensure_ascii=False: UTF-8, so that a character outside ASCII is its 2-4 bytes, not a 6- or
+# 12-byte escape (the answer, which carries the dry run's payloads, grows no faster than them).
+ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+)
 TAIL = b"]}"  # what closes a payload after its last event: ``data`` is its last key
 SAMPLE = 8  # events serialized to foretell whether a larger body fits
 
 
 def payload(body: dict[str, Any]) -> bytes:
-    return ENCODER.encode(body).encode("ascii")
+    return ENCODER.encode(body).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,7 @@ def parts(body: dict[str, Any]) -> list[Part]:
     """
     events = body["data"]
     if len(events) > SAMPLE:
-        sample = len(ENCODER.encode(events[:SAMPLE])) * len(events) / SAMPLE
+        sample = len(ENCODER.encode(events[:SAMPLE]).encode("utf-8")) * len(events) / SAMPLE
         if sample > MAX_REQUEST_BYTES:
             return _filled(body)
     whole = payload(body)
@@ -69,7 +73,7 @@ def _filled(body: dict[str, Any]) -> list[Part]:
     envelope = {key: value for key, value in body.items() if key != "data"}
     head = payload({**envelope, "data": []})[: -len(TAIL)]
     room = MAX_REQUEST_BYTES - len(head) - len(TAIL)
-    events = [ENCODER.encode(event).encode("ascii") for event in body["data"]]
+    events = [ENCODER.encode(event).encode("utf-8") for event in body["data"]]
     found: list[Part] = []
     start, used = 0, -1  # -1: the first event of a part has no comma before it
 
