@@ -16,7 +16,6 @@ Words used here:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from itertools import islice
 from typing import Any
@@ -26,7 +25,7 @@ KEYS = ("email", "phone", "external_id", "ttclid", "ttp", "advertising_id", "ip"
 FIELDS = {"email": ("email",), "phone": ("phone",), "external_id": ("external_id",),
           "ttclid": ("ttclid",), "ttp": ("ttp",), "advertising_id": ("idfa", "idfv", "gaid"),
           "ip": ("ip",), "ua": ("user_agent",)}  # fmt: skip
-ADVERTISING = frozenset(FIELDS["advertising_id"])
+NAMES = tuple((key, frozenset(FIELDS[key])) for key in KEYS)
 ALONE = frozenset(f for key in KEYS if key not in ("ip", "ua") for f in FIELDS[key])
 NONE: tuple[str, ...] = ()
 MOST = 20  # unmatched events named in the summary; the rest are counted
@@ -52,20 +51,18 @@ def warning(index: int, fields: tuple[str, ...]) -> str:
 def summary(carried: Sequence[tuple[int, tuple[str, ...]]]) -> dict[str, Any]:
     """``{"events": n, "email": …, …, "unmatched": k}`` for the events sent (index, fields)."""
     # The events of a batch mostly carry the same fields: count each set of fields once.
-    by_fields = Counter(fields for _, fields in carried)
-    counts: Counter[str] = Counter()
-    unmatched = advertised = 0
+    by_fields: dict[tuple[str, ...], int] = {}
+    for _, fields in carried:
+        by_fields[fields] = by_fields.get(fields, 0) + 1
+    found: dict[str, Any] = dict.fromkeys(KEYS, 0)
+    unmatched = 0
     for fields, times in by_fields.items():
-        for name in fields:
-            counts[name] += times
-        if not ADVERTISING.isdisjoint(fields):  # idfa and idfv on one event count once
-            advertised += times
+        for key, names in NAMES:
+            if not names.isdisjoint(fields):  # idfa and idfv on one event count once
+                found[key] += times
         if not matchable(fields):
             unmatched += times
-    found: dict[str, Any] = {"events": len(carried)}
-    for key in KEYS:
-        found[key] = advertised if key == "advertising_id" else counts[FIELDS[key][0]]
-    found["unmatched"] = unmatched
+    found = {"events": len(carried), **found, "unmatched": unmatched}
     if unmatched:
         lacking = (warning(index, fields) for index, fields in carried if not matchable(fields))
         found["warnings"] = list(islice(lacking, MOST))
