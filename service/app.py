@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 RETRY_AFTER = 30  # seconds a sender waits after a 503 when TikTok gave no Retry-After
 PUSH_PATH = "/pubsub"
 PUSH_ENVELOPE_BYTES = 64 * 1024  # a push's envelope and attributes around the message's data
-MAX_LOGGED = 20  # rejected events whose errors one log line of a push carries
+MAX_LOGGED = 20  # rejected events whose errors one log line carries (the rest are counted)
 
 
 def reply(
@@ -85,6 +85,7 @@ class App:
         self.settings = settings
         self.sources = pipeline.configure(config)
         self.routes = {"/" + name: source for name, source in self.sources.items()}
+        self.known_paths = frozenset([*self.routes, PUSH_PATH, "/health"])
         self.delivery = delivery
         self.logger = logger
         self.api_key = api_key
@@ -145,16 +146,16 @@ class App:
         source = self.routes.get(path)
         if source is None and path != PUSH_PATH:
             routes = ", ".join([*self.routes, PUSH_PATH])
-            return refusal(404, "not_found", f"routes: POST {routes}; GET /health")
+            return self.refused(request, 404, "not_found", f"routes: POST {routes}; GET /health")
         if request.method != "POST":
-            return refusal(405, "method_not_allowed", "use POST", Allow="POST")
+            return self.refused(request, 405, "method_not_allowed", "use POST", Allow="POST")
         denied = self.check_caller(request) if source else self.check_pusher(request)
         if denied is not None:
             return denied
         limit = self.settings.max_body_bytes if source else self.push_limit
         length = declared_length(request)
         if length is not None and length > limit:
-            return refusal(413, "body_too_large", f"the body is over {limit} bytes")
+            return self.refused(request, 413, "body_too_large", f"the body is over {limit} bytes")
         # Admitted before it is read: a body waiting for its turn stays in the socket, not in
         # memory. One without a length may be as large as the limit.
         weight = limit if length is None else length
@@ -170,9 +171,12 @@ class App:
         try:
             raw = request.stream.read(limit + 1)
             if len(raw) > limit:
-                return refusal(413, "body_too_large", f"the body is over {limit} bytes")
+                return self.refused(
+                    request, 413, "body_too_large", f"the body is over {limit} bytes"
+                )
             if not is_json(request.environ.get("CONTENT_TYPE", "")):
-                return refusal(415, "unsupported_media_type", "send Content-Type: application/json")
+                message = "send Content-Type: application/json"
+                return self.refused(request, 415, "unsupported_media_type", message, len(raw))
             return self.work(request, source, raw) if source else self.pushed(request, raw)
         finally:
             self.admission.leave(weight)
@@ -183,7 +187,7 @@ class App:
         try:
             plan = pipeline.plan_body(source, raw, self.config, time.time())
         except BodyError as error:
-            return refusal(error.status, error.kind, error.message)
+            return self.refused(request, error.status, error.kind, error.message, len(raw))
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
         trace = self.trace(request)
         body, payloads = self.run_plan(plan, dry_run, trace)
@@ -263,20 +267,9 @@ class App:
         self, trace: str | None, body: dict[str, Any], about: dict[str, Any]
     ) -> None:
         """What an acknowledged push leaves undelivered for good, since no sender reads its
-        answer: the rejected events (paths and rules) and the refused ones (their ids and
-        TikTok's codes)."""
-        results = body["results"]
-        rejected = [r for r in results if r["status"] == "rejected"]
-        if rejected:
-            first = [{"index": r["index"], "errors": r["errors"]} for r in rejected[:MAX_LOGGED]]
-            self.logger.emit(
-                "WARNING",
-                f"pubsub: {len(rejected)} events rejected; acknowledged",
-                trace=trace,
-                pubsub=about,
-                rejected=first,
-            )
-        refused = [r for r in results if r.get("error") == "refused"]
+        answer: the refused events (their ids and TikTok's codes); the rejected ones (paths
+        and rules) are in :meth:`log_request`'s WARNING line, as for any request."""
+        refused = [r for r in body["results"] if r.get("error") == "refused"]
         if refused:
             self.logger.emit(
                 "ERROR",
@@ -286,6 +279,29 @@ class App:
                 event_ids=[r["event_id"] for r in refused if "event_id" in r],
                 tiktok_codes=sorted({r["code"] for r in refused if "code" in r}),
             )
+
+    def refused(
+        self,
+        request: flask.Request,
+        status: int,
+        kind: str,
+        message: str,
+        size: int | None = None,
+        **headers: str,
+    ) -> flask.Response:
+        """:func:`refusal`, with one WARNING line that says what was refused: the kind, the
+        route (an unknown path is not written: a sender may put anything in it) and the size
+        of the body (declared, or read), never anything in it."""
+        self.logger.emit(
+            "WARNING",
+            f"refused: HTTP {status} {kind}",
+            trace=self.trace(request),
+            http_status=status,
+            error=kind,
+            route=known if (known := request.path.rstrip("/")) in self.known_paths else "unknown",
+            size=declared_length(request) if size is None else size,
+        )
+        return refusal(status, kind, message, **headers)
 
     def trace(self, request: flask.Request) -> str | None:
         environ = request.environ
@@ -379,6 +395,18 @@ class App:
         started: float,
         **more: Any,
     ) -> None:
+        rejected = [r for r in body["results"] if r["status"] == "rejected"]
+        if rejected:  # at WARNING, so LOG_LEVEL=WARNING shows them: paths and rules, no values
+            self.logger.emit(
+                "WARNING",
+                f"{source}: {len(rejected)} events rejected",
+                trace=trace,
+                source=source,
+                rejected=[
+                    {"index": r["index"], "errors": r["errors"]} for r in rejected[:MAX_LOGGED]
+                ],
+                **more,
+            )
         events = sorted({r["event"] for r in body["results"] if "event" in r})
         self.logger.emit(
             "INFO" if status < 500 else "ERROR",

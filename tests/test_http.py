@@ -263,3 +263,35 @@ def test_either_the_query_or_the_header_asks_for_a_dry_run(make_client):
         headers={"X-Dry-Run": "true"},
     )  # fmt: skip
     assert answer.get_json()["dry_run"] is True
+
+
+def test_refusals_and_rejections_are_logged_at_warning_without_values(make_client, capsys):
+    """``LOG_LEVEL=WARNING`` still shows what was refused (kind, route, size) and which events
+    were rejected (paths and rules), and never a value, nor a path the sender made up."""
+    client = make_client(**COMPLETE, DRY_RUN="true", LOG_LEVEL="WARNING")
+    post(client, "/commandersact", "{not json")
+    post(client, "/jane.doe@example.com", PURCHASE)
+    post(client, "/commandersact", PURCHASE, content_type="text/plain")
+    post(client, "/commandersact", [PII, {**PII, "value": "not a number"}])
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    refused = [
+        (line["http_status"], line["error"], line["route"]) for line in lines if "error" in line
+    ]
+    assert refused == [
+        (400, "invalid_json", "/commandersact"),
+        (404, "not_found", "unknown"),
+        (415, "unsupported_media_type", "/commandersact"),
+    ]
+    assert all(
+        line["severity"] == "WARNING" and line["size"] > 0 for line in lines if "error" in line
+    )
+    (rejected,) = [line for line in lines if "rejected" in line]
+    assert rejected["rejected"] == [
+        {
+            "index": 1,
+            "errors": [{"path": "$.value", "message": "must be a number or a numeric string"}],
+        }
+    ]
+    text = json.dumps(lines)
+    for value in (*CLEAR_VALUES, "jane.doe", "not a number"):
+        assert value not in text
