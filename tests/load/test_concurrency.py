@@ -1,8 +1,8 @@
-"""One TikTok client (one ``requests`` session and its connection pool) shared by 32 threads, as
-gunicorn's threads share it: every thread gets the answer to its own request.
+"""One TikTok client (one urllib3 connection pool) shared by 32 threads, as gunicorn's threads
+share it: every thread gets the answer to its own request.
 
-The token cache under 32 threads is ``tests/delivery/test_secret_manager.py``
-(``test_32_threads_wanting_the_value_make_one_fetch``); both caches under the real server's
+The token cache under 64 threads is ``tests/delivery/test_secret_manager.py``
+(``test_64_threads_wanting_the_value_on_a_cold_start_make_one_fetch``); both caches under the real server's
 threads are checked by the load test (one fetch per secret for the whole run).
 """
 
