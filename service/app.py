@@ -141,7 +141,9 @@ class App:
         path = request.path.rstrip("/") or "/"
         if path == "/health":
             if request.method not in {"GET", "HEAD"}:
-                return refusal(405, "method_not_allowed", "use GET", Allow="GET, HEAD")
+                return self.refused(
+                    request, 405, "method_not_allowed", "use GET", Allow="GET, HEAD"
+                )
             return reply(self.health(), 200)
         source = self.routes.get(path)
         if source is None and path != PUSH_PATH:

@@ -45,7 +45,7 @@ from service.retry import Backoff, Budget, Deadline
 from service.secret_manager import Missing, Secret, SecretError
 from service.settings import Settings
 from service.tiktok import Outcome, TikTokClient
-from tiktok_mapper import sizing
+from tiktok_mapper import pipeline, sizing
 from tiktok_mapper.pipeline import Batch
 from tiktok_mapper.report import TikTokRequest
 
@@ -182,7 +182,7 @@ class Delivery:
         except SecretError as error:
             no_token = Outcome(error.kind, message=error.message)
         settled: list[Settled] = []
-        parts = [(batch, part) for batch in batches for part in sizing.parts(batch.body())]
+        parts = pipeline.parts(batches)
         for number, (batch, part) in enumerate(parts):
             call.budget.held = len(parts) - number - 1  # one first try for each part after it
             span = Span(batch, part.start, part.end)

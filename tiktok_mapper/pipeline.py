@@ -199,16 +199,21 @@ def would_send(plan: Plan) -> tuple[list[TikTokRequest], list[bytes]]:
     request fails here as there."""
     requests: list[TikTokRequest] = []
     payloads: list[bytes] = []
-    for batch in plan.batches:
-        for part in sizing.parts(batch.body()):
-            entry = {**batch.entry(), "events": part.end - part.start}
-            if part.too_large:
-                entry.update(status="failed", error="refused", message=sizing.too_large(part.size))
-            else:
-                entry["status"] = "would_send"
-                payloads.append(part.payload)
-            requests.append(TikTokRequest(batch.indices[part.start : part.end], entry))
+    for batch, part in parts(plan.batches):
+        entry = {**batch.entry(), "events": part.end - part.start}
+        if part.too_large:
+            entry.update(status="failed", error="refused", message=sizing.too_large(part.size))
+        else:
+            entry["status"] = "would_send"
+            payloads.append(part.payload)
+        requests.append(TikTokRequest(batch.indices[part.start : part.end], entry))
     return requests, payloads
+
+
+def parts(batches: Sequence[Batch]) -> list[tuple[Batch, sizing.Part]]:
+    """Every TikTok request of ``batches``, in order: each batch cut by size. The dry run and
+    delivery both take them from here, so the payloads a dry run shows are those posted."""
+    return [(batch, part) for batch in batches for part in sizing.parts(batch.body())]
 
 
 def _checked_and_mapped(
