@@ -37,7 +37,7 @@ def test_each_row_of_the_event_table(client, name, source):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("properties.num_items", 5, "must be an array"),
+        ("properties.num_items", 2.5, "must be a whole number"),
         ("properties.contents", 7, "must be an array"),
         ("page.url", "x" * 10_001, "must be at most 10000 characters long"),
         ("user.email", {"address": "jane@example.com"}, "must be a string or a number"),

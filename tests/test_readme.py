@@ -8,10 +8,10 @@ import pytest
 
 from service.settings import SETTINGS as SERVICE_SETTINGS
 from tests.conftest import ROOT
-from tiktok_mapper import ga4
-from tiktok_mapper.commandersact import CONTENT_FIELDS, EVENTS, FIELDS
+from tiktok_mapper import events_api, ga4
+from tiktok_mapper.commandersact import CONTENTS, EVENTS, ROWS
 from tiktok_mapper.config import SETTINGS as MAPPING_SETTINGS
-from tiktok_mapper.fields import describe
+from tiktok_mapper.fields import readme_row
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -37,8 +37,16 @@ def test_commandersact_field_tables():
     rows = table_rows("Commanders Act fields")
     header = "| TikTok field | `items[]` source | sent for |"
     split = rows.index(header)
-    assert rows[:split] == [describe(spec) for spec in FIELDS]
-    assert rows[split + 1 :] == [describe(spec) for spec in CONTENT_FIELDS]
+    assert rows[:split] == [readme_row(row) for row in ROWS]
+    assert rows[split + 1 :] == [readme_row(row) for row in CONTENTS]
+
+
+def test_tiktok_field_tables():
+    rows = table_rows("TikTok's fields")
+    header = "| content field | normaliser | hashed | form | required for |"
+    split = rows.index(header)
+    assert rows[:split] == [events_api.readme_row(rule) for rule in events_api.RULES]
+    assert rows[split + 1 :] == [events_api.readme_row(rule) for rule in events_api.CONTENT_RULES]
 
 
 @pytest.mark.parametrize(
@@ -58,32 +66,14 @@ def test_ga4_event_table():
     assert read == ga4.EVENTS
 
 
-def _keys(fields) -> set[str]:
-    found: set[str] = set()
-    for spec in fields:
-        for getter in spec.getters:
-            found.update(".".join(getter.keys) for getter in _paths_in(getter))
-    return found
-
-
-def _paths_in(getter):
-    if hasattr(getter, "keys"):
-        return [getter]
-    inner = [getattr(getter, name, None) for name in ("getters", "url", "referrer", "page")]
-    found = []
-    for part in inner:
-        if isinstance(part, tuple):
-            for item in part:
-                found.extend(_paths_in(item))
-        elif part is not None:
-            found.extend(_paths_in(part))
-    return found
+def _keys(rows) -> set[str]:
+    return {path for row in rows for getter in row.getters for path in getter.paths()}
 
 
 def test_every_ga4_and_x_ttq_key_the_code_reads_is_in_the_readme():
     section = README[README.index("### Fields: x-ttq parameters") :]
     section = section[: section.index("\n### ")]
-    for key in sorted(_keys(ga4.FIELDS) | _keys(ga4.CONTENT_FIELDS)):
+    for key in sorted(_keys(ga4.ROWS) | _keys(ga4.CONTENTS)):
         if "_" in key and key.replace("_", "-").startswith("x-ttq"):
             continue  # a flattened spelling; the README says every key is read flattened too
         if key.startswith("user_data_") or key.startswith("user_data.address.0"):

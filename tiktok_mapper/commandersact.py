@@ -8,7 +8,7 @@ Words used here (the seed is Commanders Act's "TikTok Events API" destination pa
   events take their names from the web column of :data:`EVENTS`.
 - *smart field*: a value the operator points at a path of their own data layer through
   ``TIKTOK_SMART_MAPPING``: ``event_source``, ``experience_type``, ``device_platform``. The same
-  setting may also point any TikTok field of :data:`FIELDS` at another input path.
+  setting may also point any TikTok field of :data:`ROWS` at another input path.
 - *tags*: the event source, plus ``app:ios`` or ``app:android`` for app events from such a
   device; a field is sent when the event has one of its tags.
 """
@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tiktok_mapper import normalize as n
+from tiktok_mapper.events_api import REQUIRED, RULE
 from tiktok_mapper.fields import (
     ALL,
     WEB,
     Cookie,
-    Field,
     FirstOf,
     Getter,
     Path,
     QueryParam,
+    Row,
+    Table,
     assemble,
     finish,
     missing,
@@ -101,64 +103,72 @@ OTHER_PATHS = (EVENT_SOURCE, DEVICE_TYPE, CONSENT)  # read besides the field tab
 IOS = frozenset({"app:ios"})
 ANDROID = frozenset({"app:android"})
 APP = frozenset({"app"})
+CRM = frozenset({"crm"})
 
-# items.X → properties.contents.X
-CONTENT_FIELDS: tuple[Field, ...] = (
-    Field("content_id",        paths("id", "product.id"),       n.identifier),
-    Field("content_name",      paths("product.name"),           n.text),
-    Field("content_category",  paths("product.category_1"),     n.text),
-    Field("brand",             paths("product.brand"),          n.text),
-    Field("price",             paths("product.price", "price"), n.number),
-    Field("quantity",          paths("quantity"),               n.integer),
-    Field("content_type",      paths("content_type"),           n.content_type, default="product"),
+# Commanders Act property, first found wins                                 TikTok property   sent for      # seed's notes
+# items.X.…                                                                properties.contents.X.…
+CONTENTS: tuple[Row, ...] = (
+    Row(paths("content_type"),                                             "content_type", default="product"),  # [15]
+    Row(paths("id", "product.id"),                                         "content_id"),     # [16] also content_ids
+    Row(paths("product.price", "price"),                                   "price"),
+    Row(paths("quantity"),                                                 "quantity"),
+    Row(paths("product.name"),                                             "content_name"),
+    Row(paths("product.category_1"),                                       "content_category"),
+    Row(paths("product.brand"),                                            "brand"),
 )  # fmt: skip
 
-# TikTok field             Commanders Act source(s), first found wins                     normaliser (the seed's Field mappings)
-FIELDS: tuple[Field, ...] = (
-    Field("event_time",             paths("context.event_timestamp"),                       n.event_time),
-    Field("event_id",               paths("id", "context.event_id"),                         n.identifier),
-    Field("user.ttclid",            (Path("partners.tiktok.ttclid"), Cookie("context.device.cookie", "ttclid"),
-                                     QueryParam(PAGE_URL, "ttclid")),                        n.text),
-    Field("user.ttp",               (Path("partners.tiktok.ttp"), Cookie("context.device.cookie", "_ttp")),
-                                                                                             n.text),
-    Field("user.external_id",       paths("user.id"),                                        n.hash_external_id, many=True),
-    Field("user.email",             paths("user.email", "user.email_sha256"),                n.hash_email, many=True),
-    Field("user.phone",             paths("user.phone", "user.phone_sha256"),                n.hash_phone, many=True),
-    Field("user.first_name",        paths("user.firstname", "user.firstname_sha256"),        n.hash_name),
-    Field("user.last_name",         paths("user.lastname", "user.lastname_sha256"),          n.hash_name),
-    Field("user.zip_code",          paths("user.zipcode", "user.zipcode_sha256"),            n.hash_zip),
-    Field("user.city",              paths("user.city"),                                      n.place),
-    Field("user.state",             paths("user.state"),                                     n.place),
-    Field("user.country",           paths("user.country"),                                   n.place),
-    Field("user.ip",                paths("context.device.ip"),                              n.text),
-    Field("user.user_agent",        paths("context.device.user_agent"),                      n.text),
-    Field("user.locale",            paths("context.device.language", "context.device.lang"), n.text),
-    Field("user.idfa",              paths("context.device.advertising_id"),                  n.idfa, IOS),
-    Field("user.idfv",              paths("context.device.idfv"),                            n.text, IOS),
-    Field("user.att_status",        paths("context.device.att_status"),                      n.att_status, IOS),
-    Field("user.gaid",              paths("context.device.advertising_id"),                  n.gaid, ANDROID),
-    Field("page.url",               (PAGE_URL,),                                             n.text),
-    Field("page.referrer",          paths("context.page.referrer"),                          n.text),
-    Field("app.app_id",             paths("context.app.namespace"),                          n.identifier, APP),
-    Field("app.app_name",           paths("context.app.name"),                               n.text, APP),
-    Field("app.app_version",        paths("context.app.version"),                            n.identifier, APP),
-    Field("limited_data_use",       paths("partners.tiktok.ldu"),                            n.flag),
-    Field("lead.lead_id",           paths("partners.tiktok.lead_id"),                        n.identifier, frozenset({"crm"})),
-    Field("lead.lead_event_source", paths("partners.tiktok.lead_event_source"),              n.text, frozenset({"crm"})),
-    Field("properties.contents",    paths("items"),                                          None, each=CONTENT_FIELDS),
-    Field("properties.num_items",   paths("items"),                                          n.count),
-    Field("properties.search_string", paths("search_term"),                                  n.text, WEB),
-    Field("properties.order_id",    paths("id"),                                             n.identifier, WEB),
-    Field("properties.shop_id",     paths("partners.tiktok.shop_id"),                        n.identifier, WEB),
-    Field("properties.status",      paths("status"),                                         n.text, WEB),
-    Field("properties.content_type", paths("content_type"),                                  n.content_type, WEB),
-    Field("properties.currency",    paths("currency"),                                       n.currency),
-    Field("properties.description", paths("event_name"),                                     n.text),
-    Field("properties.value",       paths("value"),                                          n.number),
+# The seed's "Field mappings", row for row (its rows that are no field are comments), then the
+# fields this function reads beyond it.
+# Commanders Act property, first found wins                                 TikTok property   sent for      # seed's notes
+ROWS: tuple[Row, ...] = (
+    # partners.tiktok.event_source                                         event_source                    # [*][1] event_source()
+    # Pixel Id, App Id                                                     event_source_id                 # [*] TIKTOK_PIXEL_ID …
+    # event_name                                                           event                           # [*][2] EVENTS
+    Row(paths("context.event_timestamp"),                                  "event_time"),                  # [*][3]
+    Row(paths("id", "context.event_id"),                                   "event_id"),                    # [4]
+    Row((Path("partners.tiktok.ttclid"), Cookie("context.device.cookie", "ttclid"),
+         QueryParam(PAGE_URL, "ttclid")),                                  "user.ttclid"),                 # [5]
+    Row(paths("user.id"),                                                  "user.external_id"),            # [6]
+    Row((Path("partners.tiktok.ttp"), Cookie("context.device.cookie", "_ttp")),
+                                                                           "user.ttp"),                    # [7]
+    Row((PAGE_URL,),                                                       "page.url"),
+    Row(paths("context.page.referrer"),                                    "page.referrer"),
+    Row(paths("context.device.advertising_id"),                            "user.idfa",        IOS),       # [8]
+    Row(paths("context.device.idfv"),                                      "user.idfv",        IOS),       # [8]
+    Row(paths("context.device.att_status"),                                "user.att_status",  IOS),       # [8][9]
+    Row(paths("context.device.advertising_id"),                            "user.gaid",        ANDROID),   # [10]
+    Row(paths("context.app.namespace"),                                    "app.app_id",       APP),       # [11]
+    Row(paths("context.app.name"),                                         "app.app_name",     APP),
+    Row(paths("context.app.version"),                                      "app.app_version",  APP),
+    Row(paths("user.email", "user.email_sha256"),                          "user.email"),                  # [6]
+    Row(paths("user.phone", "user.phone_sha256"),                          "user.phone"),                  # [6][12]
+    Row(paths("context.device.ip"),                                        "user.ip"),
+    Row(paths("context.device.user_agent"),                                "user.user_agent"),
+    Row(paths("context.device.language", "context.device.lang"),          "user.locale"),                 # [13]
+    Row(paths("partners.tiktok.ldu"),                                      "limited_data_use"),            # [14]
+    Row(paths("items"),                                                    "properties.contents", each=CONTENTS),  # [15][16]
+    Row(paths("search_term"),                                              "properties.search_string", WEB),  # [17]
+    Row(paths("id"),                                                       "properties.order_id", WEB),    # [17]
+    Row(paths("partners.tiktok.shop_id"),                                  "properties.shop_id", WEB),     # [17]
+    Row(paths("status"),                                                   "properties.status", WEB),      # [17]
+    Row(paths("content_type"),                                             "properties.content_type", WEB),  # [17]
+    Row(paths("currency"),                                                 "properties.currency"),
+    Row(paths("event_name"),                                               "properties.description"),
+    Row(paths("value"),                                                    "properties.value"),
+    Row(paths("items"),                                                    "properties.num_items"),        # items.length
+    # Test Event Code                                                      test_event_code                 # TIKTOK_TEST_EVENT_CODE
+    # Beyond the seed: what Segment and RudderStack send, hashed as TikTok asks, and leads.
+    Row(paths("user.firstname", "user.firstname_sha256"),                  "user.first_name"),
+    Row(paths("user.lastname", "user.lastname_sha256"),                    "user.last_name"),
+    Row(paths("user.zipcode", "user.zipcode_sha256"),                      "user.zip_code"),
+    Row(paths("user.city"),                                                "user.city"),
+    Row(paths("user.state"),                                               "user.state"),
+    Row(paths("user.country"),                                             "user.country"),
+    Row(paths("partners.tiktok.lead_id"),                                  "lead.lead_id",     CRM),
+    Row(paths("partners.tiktok.lead_event_source"),                        "lead.lead_event_source", CRM),
 )  # fmt: skip
 
-SMART_MAPPING_KEYS = frozenset(SMART_FIELDS) | {spec.target for spec in FIELDS}
-REQUIRED = {"app": "app.app_id", "crm": "lead.lead_id"}  # event source → TikTok field it needs
+SMART_MAPPING_KEYS = frozenset(SMART_FIELDS) | {row.field for row in ROWS}
 
 
 @dataclass(frozen=True)
@@ -166,7 +176,7 @@ class CommandersAct:
     """The Commanders Act mapper for one configuration: smart mapping and options applied once."""
 
     config: Config
-    fields: tuple[Field, ...]
+    table: Table
     source_getters: tuple[Getter, ...]  # smart event_source (if set), partners.tiktok.event_source
     platform_getters: tuple[Getter, ...]  # smart device_platform (if set), context.device.type
     experience: Getter | None  # smart experience_type
@@ -178,17 +188,17 @@ class CommandersAct:
     def configure(cls, config: Config) -> CommandersAct:
         overrides = {k: v for k, v in config.smart_mapping.items() if k not in SMART_FIELDS}
         smart = {k: Path(v) for k, v in config.smart_mapping.items() if k in SMART_FIELDS}
-        fields = with_overrides(FIELDS, overrides)
-        labels = {spec.target: getattr(spec.getters[0], "label", "$") for spec in fields}
+        rows = with_overrides(ROWS, overrides)
+        labels = {row.field: row.getters[0].label for row in rows}
         return cls(
             config,
-            fields,
+            Table(rows, RULE),
             tuple(g for g in (smart.get("event_source"), EVENT_SOURCE) if g is not None),
             tuple(g for g in (smart.get("device_platform"), DEVICE_TYPE) if g is not None),
             smart.get("experience_type"),
             VIEW_CONTENT[config.view_content_events],
             {source: (target, labels[target]) for source, target in REQUIRED.items()},
-            _flattened(fields, config.smart_mapping.values()),
+            _flattened(rows, config.smart_mapping.values()),
         )
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
@@ -203,7 +213,7 @@ class CommandersAct:
         if consent is not None:
             return consent
         tags = frozenset({source, f"{source}:{self.platform(event)}"})
-        built = assemble(self.fields, event, tags, context)
+        built = assemble(self.table, event, tags, context)
         needed = self.required.get(source)
         if needed and missing(built.data, needed[0]):
             built.errors.append({"path": needed[1], "message": f"is required for {source} events"})
@@ -220,7 +230,7 @@ class CommandersAct:
                 source = str(value).strip().lower()
                 if source not in ALL:
                     message = "must be one of " + ", ".join(n.EVENT_SOURCES)
-                    return Rejected([{"path": getter.label, "message": message}])  # type: ignore[attr-defined]
+                    return Rejected([{"path": getter.label, "message": message}])
                 return source
         if self.config.autodiscover_event_source:
             kind = self.experience(event) if self.experience else None
@@ -280,13 +290,13 @@ def _category(value: Any) -> str | None:
         return None
 
 
-def _flattened(fields: tuple[Field, ...], smart: Any) -> Flattened:
+def _flattened(rows: tuple[Row, ...], smart: Any) -> Flattened:
     """What Commanders Act's "Use flatten keys" may send for the paths this table reads:
     dotted keys (``user.email``, ``items.0.id``), or underscore keys (``user_email``,
     ``items_0_product_price``, ``user_consent_categories_0``). Arrays are the ones the schema
     has: ``items`` and ``user.consent_categories``."""
-    read = [*paths_read(fields), *smart, *(".".join(g.keys) for g in OTHER_PATHS)]
-    elements = underscore(paths_read(CONTENT_FIELDS))
+    read = [*paths_read(rows), *smart, *(path for g in OTHER_PATHS for path in g.paths())]
+    elements = underscore(paths_read(CONTENTS))
     arrays: dict[str, tuple[tuple[str | int, ...], dict[str, tuple[str | int, ...]] | None]] = {
         "items": (("items",), elements)
     }

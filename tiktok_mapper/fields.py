@@ -1,19 +1,22 @@
-"""Field tables and the one function that applies them.
+"""Where a source finds each TikTok field, and the one function that fills a TikTok event.
 
 Words used here:
 
 - *getter*: reads one input value from an event: a :class:`Path` such as ``context.page.url``, a
-  :class:`Cookie` from the Cookie header a sender forwarded, a :class:`QueryParam` of a URL, or a
-  :class:`SameHostQueryParam` (a parameter of the referrer, when it is on the page's host).
-  Every getter has a ``label``, the JSON path named in errors and warnings, and a ``text``, how
-  the README's mapping tables name it. JSON ``null`` and a missing key both read as absent.
-- *field*: one row of a source's table: the TikTok field it fills (``user.email``), its getters
-  (the first that finds a value wins), its normaliser, and the *tags* of the events it is sent
-  for (``web``, ``app``, or ``app:ios`` for an app event from an iOS device).
-- *list field*: a field whose getter finds an array; each element is filled by its own table
-  (items become ``properties.contents``).
-- *many*: a field TikTok wants as an array of strings (``user.email``); the input may be one
-  value or an array of values, each normalised on its own, repeats sent once; a user field
+  :class:`Cookie` from the Cookie header a sender forwarded, a :class:`QueryParam` of a URL, a
+  :class:`SameHostQueryParam` (a parameter of the referrer, when it is on the page's host), or
+  :class:`FirstOf` several. Every getter has a ``label``, the JSON path named in errors and
+  warnings, and ``shown``, how the README's mapping tables write it. JSON ``null`` and a missing
+  key both read as absent.
+- *row*: one line of a source's "where to find it" table: its getters (the first that finds a
+  value wins), the TikTok field it fills (``user.email``), the *tags* of the events it is sent
+  for (``web``, ``app``, or ``app:ios`` for an app event from an iOS device), and for
+  ``properties.contents`` the rows of each element. How the value is then normalised, hashed
+  or sent as a list is the field's rule in ``tiktok_mapper.events_api``, written once.
+- *table*: a source's rows joined with TikTok's rules, made ready once per configuration
+  (:class:`Table`); a *step* is one of its rows so joined.
+- *list field*: a field TikTok wants as an array of strings (``user.email``); the input may be
+  one value or an array of values, each normalised on its own, repeats sent once; a user field
   reads at most :data:`MAX_USER_VALUES` of them.
 - *assemble*: apply a table to one event, giving the TikTok event, warnings and errors.
 """
@@ -21,11 +24,12 @@ Words used here:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 from urllib.parse import unquote, unquote_plus, urlsplit
 
+from tiktok_mapper.events_api import CONTENT_RULE, CONTENTS, LIST, Rule
 from tiktok_mapper.normalize import (
     EVENT_SOURCES,
     MAX_AMOUNT,
@@ -43,6 +47,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # time (a phone takes 50 µs to check), so one event's user field is read up to this many values
 # and the rest are left out with a warning.
 MAX_USER_VALUES = 20
+NOTHING: dict[str, Any] = {}  # an absent node: every key reads as absent; never written
 MAX_ELEMENTS = 1000  # elements of a list field (items), as the input schemas allow
 
 
@@ -65,15 +70,31 @@ def json_path(parts: Iterable[str | int]) -> str:
     return path
 
 
+class Getter(Protocol):
+    """What every getter has (see the module's words)."""
+
+    label: str
+    shown: str
+
+    def __call__(self, event: Any) -> Any: ...
+
+    def paths(self) -> tuple[str, ...]:
+        """The dotted input paths it reads."""
+        ...
+
+
 class Path:
     """A dotted input path. Numeric parts index arrays (``items.0.id``)."""
 
-    __slots__ = ("keys", "label", "text")
+    __slots__ = ("keys", "label", "shown")
 
     def __init__(self, dotted: str) -> None:
         self.keys = tuple(dotted.split("."))
         self.label = json_path(int(key) if is_index(key) else key for key in self.keys)
-        self.text = f"`{dotted}`"
+        self.shown = f"`{dotted}`"
+
+    def paths(self) -> tuple[str, ...]:
+        return (".".join(self.keys),)
 
     def __call__(self, event: Any) -> Any:
         node = event
@@ -95,13 +116,16 @@ class Path:
 class Cookie:
     """One cookie from a forwarded Cookie header (``a=1; _ttp=xyz``)."""
 
-    __slots__ = ("header", "label", "name", "text")
+    __slots__ = ("header", "label", "name", "shown")
 
     def __init__(self, header: str, name: str) -> None:
         self.header = Path(header)
         self.name = name
         self.label = self.header.label
-        self.text = f"cookie `{name}` of {self.header.text}"
+        self.shown = f"cookie `{name}` of {self.header.shown}"
+
+    def paths(self) -> tuple[str, ...]:
+        return self.header.paths()
 
     def __call__(self, event: Any) -> str | None:
         header = self.header(event)
@@ -117,13 +141,16 @@ class Cookie:
 class QueryParam:
     """One query parameter of a URL found at ``url`` (e.g. ``ttclid`` of the page URL)."""
 
-    __slots__ = ("label", "name", "text", "url")
+    __slots__ = ("label", "name", "shown", "url")
 
-    def __init__(self, url: Callable[[Any], Any], name: str) -> None:
+    def __init__(self, url: Getter, name: str) -> None:
         self.url = url
         self.name = name
-        self.label: str = getattr(url, "label", "$")
-        self.text = f"query `{name}` of {getattr(url, 'text', 'the URL')}"
+        self.label = url.label
+        self.shown = f"query `{name}` of {url.shown}"
+
+    def paths(self) -> tuple[str, ...]:
+        return self.url.paths()
 
     def __call__(self, event: Any) -> str | None:
         url = self.url(event)
@@ -155,14 +182,17 @@ class SameHostQueryParam:
     the visitor came from on the same site still belongs to this visit.
     """
 
-    __slots__ = ("label", "name", "page", "text", "url")
+    __slots__ = ("label", "name", "page", "shown", "url")
 
-    def __init__(self, url: Callable[[Any], Any], page: Callable[[Any], Any], name: str) -> None:
+    def __init__(self, url: Getter, page: Getter, name: str) -> None:
         self.url = url
         self.page = page
         self.name = name
-        self.text = f"query `{name}` of {getattr(url, 'text', 'the URL')} on the page's host"
-        self.label: str = getattr(url, "label", "$")
+        self.shown = f"query `{name}` of {url.shown} on the page's host"
+        self.label = url.label
+
+    def paths(self) -> tuple[str, ...]:
+        return (*self.url.paths(), *self.page.paths())
 
     def __call__(self, event: Any) -> str | None:
         url, page = self.url(event), self.page(event)
@@ -184,12 +214,15 @@ def _host(url: str) -> str | None:
 class FirstOf:
     """The first getter that finds a value; labelled by the first getter."""
 
-    __slots__ = ("getters", "label", "text")
+    __slots__ = ("getters", "label", "shown")
 
-    def __init__(self, *getters: Callable[[Any], Any]) -> None:
+    def __init__(self, *getters: Getter) -> None:
         self.getters = getters
-        self.label: str = getattr(getters[0], "label", "$")
-        self.text = " else ".join(getattr(getter, "text", "?") for getter in getters)
+        self.label = getters[0].label
+        self.shown = " else ".join(getter.shown for getter in getters)
+
+    def paths(self) -> tuple[str, ...]:
+        return tuple(path for getter in self.getters for path in getter.paths())
 
     def __call__(self, event: Any) -> Any:
         for getter in self.getters:
@@ -199,56 +232,156 @@ class FirstOf:
         return None
 
 
-Getter = Callable[[Any], Any]
-
-
 @dataclass(frozen=True, slots=True)
-class Field:
-    target: str
+class Row:
+    """Where a source finds one TikTok field: its getters, first found wins (see the module's
+    words)."""
+
     getters: tuple[Getter, ...]
-    normalise: Normaliser | None  # None for a list field, whose elements have their own table
-    tags: frozenset[str] = ALL
-    many: bool = False  # TikTok wants an array of strings (email, phone, external_id)
-    each: tuple[Field, ...] = ()  # a list field: the table for each element
+    field: str  # the TikTok field (tiktok_mapper.events_api), or a content's field
+    sent_for: frozenset[str] = ALL  # the tags of the events it is sent for
+    each: tuple[Row, ...] = ()  # properties.contents: where each element's fields are found
     default: Any = None  # sent when no getter finds a value
-    parts: tuple[str, ...] = field(init=False, default=())
-    everywhere: bool = field(init=False, default=True)
-    most: int | None = field(init=False, default=None)  # of a *many* field's values read
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "parts", tuple(self.target.split(".")))
-        object.__setattr__(self, "everywhere", self.tags == ALL)
-        if self.many and self.target.startswith("user."):
-            object.__setattr__(self, "most", MAX_USER_VALUES)
-
-
-def describe(spec: Field) -> str:
-    """The README row of a field: TikTok field, sources in order, and the events it is sent for."""
-    sources = ", then ".join(getattr(getter, "text", "?") for getter in spec.getters)
-    sent_for = "all" if spec.tags == ALL else ", ".join(sorted(spec.tags))
-    return f"| `{spec.target}` | {sources} | {sent_for} |"
 
 
 def paths(*dotted: str) -> tuple[Getter, ...]:
     return tuple(Path(item) for item in dotted)
 
 
-def with_overrides(fields: Sequence[Field], overrides: Mapping[str, str]) -> tuple[Field, ...]:
-    """The table with ``overrides`` (TikTok field → input path) read before the usual getters."""
+def readme_row(row: Row) -> str:
+    """The README row of a field: TikTok field, getters in order, and the events it is sent for."""
+    found = ", then ".join(getter.shown for getter in row.getters)
+    sent_for = "all" if row.sent_for == ALL else ", ".join(sorted(row.sent_for))
+    return f"| `{row.field}` | {found} | {sent_for} |"
+
+
+def with_overrides(rows: Sequence[Row], overrides: Mapping[str, str]) -> tuple[Row, ...]:
+    """``rows`` with ``overrides`` (TikTok field → input path) read before the usual getters."""
     return tuple(
-        Field(
-            f.target,
-            (Path(overrides[f.target]), *f.getters),
-            f.normalise,
-            f.tags,
-            f.many,
-            f.each,
-            f.default,
-        )
-        if f.target in overrides
-        else f
-        for f in fields
+        replace(row, getters=(Path(overrides[row.field]), *row.getters))
+        if row.field in overrides
+        else row
+        for row in rows
     )
+
+
+class Step:
+    """One row joined with its TikTok rule, as :func:`assemble` applies it.
+
+    Its first getter reads ``key`` from node ``node`` (see :class:`Table`); ``later`` is what is
+    tried, in order, when that finds nothing: the other getters, then the default (``None``
+    when there is neither). A first getter that is not a plain path reads node 0, which finds
+    nothing, and is tried first of the later ones.
+    """
+
+    __slots__ = (
+        "default", "each", "field", "key", "label", "later", "many", "most", "name", "node",
+        "normalise", "outer", "sent_for", "special",
+    )  # fmt: skip
+
+    def __init__(self, row: Row, rule: Rule, reads: tuple[Read, ...]) -> None:
+        if row.default is not None and row.sent_for != ALL:
+            raise ValueError(f"{row.field}: a default is for a field sent for every event")
+        self.field = row.field
+        self.node, self.key, call, self.label = reads[0]
+        later = reads if call is not None else reads[1:]
+        self.later = later if later or row.default is not None else None
+        self.default = row.default
+        self.sent_for = None if row.sent_for == ALL else row.sent_for
+        # properties.contents has no normaliser: its elements are filled by their own table
+        self.normalise: Normaliser = rule.normalise or _by_elements
+        self.many = rule.form == LIST
+        # TikTok matches a person on a few values; a user field reads at most this many
+        self.most = MAX_USER_VALUES if self.many and row.field.startswith("user.") else None
+        self.each = Table(row.each, CONTENT_RULE) if rule.form == CONTENTS else None
+        # what a step sent for every event as one value need not look at (see _fill)
+        self.special = self.sent_for is not None or self.many or self.each is not None
+        outer, _, name = row.field.rpartition(".")
+        self.outer = outer or None  # where it is put: TikTok fields are at most two deep
+        self.name = name
+
+
+# How a step reads one getter: (node, key, None) of a plain path; else (0, "", the getter to
+# call); and the getter's label.
+Read = tuple[int, str, Getter | None, str]
+
+
+class Table:
+    """A source's rows made ready to apply, once per configuration.
+
+    The *nodes* of a table are the objects on the way to the values it reads
+    (``context.device``): each is fetched once an event, from its parent, and a step then
+    reads its value from its node with one ``get``. A getter that is not a plain path (a
+    cookie, a query parameter) is called. Steps come in the order of TikTok's table, whatever
+    the source's order: a TikTok event's fields, and an event's warnings, always come in one
+    order.
+    """
+
+    __slots__ = ("nodes", "plan", "steps")
+
+    def __init__(self, rows: Sequence[Row], rules: Mapping[str, Rule]) -> None:
+        for row in rows:
+            if row.field not in rules:
+                raise ValueError(f"{row.field} is not a field of TikTok's event")
+        position = {name: index for index, name in enumerate(rules)}
+        # node 0 is no node (None), node 1 the event; every other is (its parent node, key,
+        # array index or None), after its parent
+        node_of: dict[tuple[str, ...], int] = {(): 1}
+        nodes: list[tuple[int, str, int | None]] = []
+
+        def node(keys: tuple[str, ...]) -> int:
+            if keys not in node_of:
+                parent = node(keys[:-1])
+                nodes.append((parent, keys[-1], int(keys[-1]) if is_index(keys[-1]) else None))
+                node_of[keys] = len(nodes) + 1
+            return node_of[keys]
+
+        def read(getter: Getter) -> Read:
+            if isinstance(getter, Path) and not is_index(getter.keys[-1]):
+                return (node(getter.keys[:-1]), getter.keys[-1], None, getter.label)
+            return (0, "", getter, getter.label)
+
+        self.steps = tuple(
+            Step(row, rules[row.field], tuple(read(getter) for getter in _spread(row.getters)))
+            for row in sorted(rows, key=lambda row: position[row.field])
+        )
+        self.nodes = tuple(nodes)
+        # What _fill walks: each step with what it reads first, unpacked by the loop itself
+        # (faster than reading the step's attributes, for every step of every event).
+        self.plan = tuple(
+            (step, step.node, step.key, step.label, step.later) for step in self.steps
+        )
+
+    def nodes_of(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each node of ``event`` by node number: the object it holds, or :data:`NOTHING`
+        (absent, or not an object), so that reading a value from a node is one ``get``."""
+        found: list[Any] = [None, event]  # what each node holds
+        objects: list[dict[str, Any]] = [NOTHING, event]
+        for parent, key, index in self.nodes:
+            node = found[parent]
+            if type(node) is dict:
+                node = node.get(key)
+            elif index is not None and type(node) is list and index < len(node):
+                node = node[index]
+            else:
+                node = None
+            found.append(node)
+            objects.append(node if type(node) is dict else NOTHING)
+        return objects
+
+
+def _by_elements(value: Any, context: Context) -> Any:
+    """The normaliser of properties.contents, never called: its elements are filled by the
+    table of each element (see _fill)."""
+    raise TypeError("properties.contents is filled element by element")
+
+
+def _spread(getters: Sequence[Getter]) -> list[Getter]:
+    """The getters in the order they are tried, a :class:`FirstOf` opened up."""
+    found: list[Getter] = []
+    for getter in getters:
+        found.extend(_spread(getter.getters) if isinstance(getter, FirstOf) else (getter,))
+    return found
 
 
 @dataclass(slots=True)
@@ -258,158 +391,94 @@ class Assembled:
     errors: list[dict[str, str]]
 
 
-def assemble(
-    fields: Sequence[Field], event: Any, tags: frozenset[str], context: Context
-) -> Assembled:
-    """Fill the TikTok fields of ``fields`` (those whose tags the event has) from ``event``.
+def assemble(table: Table, event: Any, tags: frozenset[str], context: Context) -> Assembled:
+    """Fill the TikTok fields of ``table`` (those sent for one of the event's tags) from ``event``.
 
-    For each field: the first getter that finds a value wins; no value sends the default (if
-    any); a list field assembles each element with its own table; otherwise the normaliser's
-    result is put at the field's target (in a one-element array for a *many* field), or a
+    For each step: the first getter that finds a value wins; no value sends the default (if
+    any); properties.contents assembles each element with its own table; otherwise the
+    normaliser's result is put at the field (in a one-element array for a list field), or a
     warning or error is recorded, naming the getter's label.
     """
     result = Assembled({}, [], [])
-    _compiled(fields)(event if type(event) is dict else {}, tags, context, result)
+    _fill(table, event if type(event) is dict else {}, tags, context, result.data, result)
     return result
 
 
-_COMPILED: dict[int, tuple[Sequence[Field], Callable[..., None]]] = {}
-
-
-def _compiled(fields: Sequence[Field]) -> Callable[..., None]:
-    """``fields`` written out as one straight-line function, made once per table.
-
-    Mapping reads about fifty paths an event, most of them sharing prefixes
-    (``context.device.…``). The function reads each shared prefix once and then each field
-    with no loop and no generic call, which makes mapping about twice as fast as walking the
-    table. It does exactly what the docstring of :func:`assemble` says; ``source_of(fields)``
-    shows it.
-    """
-    found = _COMPILED.get(id(fields))
-    if found is None:
-        scope: dict[str, Any] = {
-            "Invalid": Invalid,
-            "LeftOut": LeftOut,
-            "_put": _put,
-            "_assemble_list": _assemble_list,
-            "_assemble_many": _assemble_many,
-        }
-        exec(source_of(fields, scope), scope)  # noqa: S102 - source built from our own tables
-        function: Callable[..., None] = scope["assemble_table"]
-        found = _COMPILED[id(fields)] = (fields, function)
-    return found[1]
-
-
-def source_of(fields: Sequence[Field], scope: dict[str, Any] | None = None) -> str:
-    """The Python source of the function that assembles ``fields`` (see :func:`_compiled`).
-
-    Objects the source refers to (getters, normalisers, tables) are put into ``scope``.
-    """
-    scope = {} if scope is None else scope
-    prefixes: dict[tuple[str, ...], str] = {(): "event"}
-    head: list[str] = []
-
-    def node(keys: tuple[str, ...]) -> str:
-        """The variable holding the value at ``keys``, read once for the whole function."""
-        if keys not in prefixes:
-            name = prefixes[keys] = f"p{len(prefixes)}"
-            head.append(f"    {name} = {get(node(keys[:-1]), keys[-1])}")
-        return prefixes[keys]
-
-    def get(parent: str, key: str) -> str:
-        if parent == "event":  # an event is always an object
-            return f"event.get({key!r})"
-        return f"({parent}.get({key!r}) if type({parent}) is dict else None)"
-
-    def read(getter: Getter, name: str) -> str:
-        keys = getattr(getter, "keys", None)
-        if type(getter) is Path and keys and not any(is_index(key) for key in keys):
-            return get(node(keys[:-1]), keys[-1])
-        scope[name] = getter
-        return f"{name}(event)"
-
-    body: list[str] = []
-    for i, spec in enumerate(fields):
-        scope[f"S{i}"], scope[f"N{i}"], scope[f"T{i}"] = spec, spec.normalise, spec.tags
-        lines = [f"# {spec.target}"]
-        for j, getter in enumerate(spec.getters):
-            label = getattr(getter, "label", "$")
-            if j:
-                lines.append("if v is None:")
-            lines.append(f"{'    ' if j else ''}v = {read(getter, f'G{i}_{j}')}; l = {label!r}")
-        if spec.default is not None:
-            scope[f"D{i}"] = spec.default
-            lines.append(f"if v is None:\n    _put(data, S{i}.parts, D{i})")
-        if spec.each:
-            lines.append(
-                f"if v is not None:\n    _assemble_list(S{i}, v, l, tags, context, result)"
-            )
+def _fill(
+    table: Table,
+    event: dict[str, Any],
+    tags: frozenset[str],
+    context: Context,
+    data: dict[str, Any],
+    result: Assembled,
+) -> None:
+    """:func:`assemble` into ``data``; warnings and errors go to ``result``."""
+    nodes = table.nodes_of(event)
+    for step, node, key, label, later in table.plan:
+        value = nodes[node].get(key)  # the first getter
+        if value is None:
+            if later is None:
+                continue
+            for node, key, call, label in later:  # noqa: B007 - label: of the getter found
+                value = nodes[node].get(key) if call is None else call(event)
+                if value is not None:
+                    break
+            else:
+                if step.default is not None:
+                    _put(data, step, step.default)
+                continue
+        if step.special:
+            if step.sent_for is not None and step.sent_for.isdisjoint(tags):
+                continue
+            if step.each is not None:
+                _assemble_list(step, step.each, value, label, tags, context, data, result)
+                continue
+            if step.many and type(value) is list:
+                _assemble_many(step, value, label, context, data, result)
+                continue
+        # _normalised, written out: a call less for almost every value mapped
+        try:
+            normalised = step.normalise(value, context)
+        except LeftOut as why:
+            result.warnings.append(f"{step.field} left out: {label} {why}")
+            continue
+        except Invalid as why:
+            result.errors.append({"path": label, "message": str(why)})
+            continue
+        if normalised is None:
+            continue
+        if step.many:  # one value given for a list field
+            normalised = [normalised]
+        if step.outer is None:
+            data[step.name] = normalised
         else:
-            lines.append("if v is None:\n    pass")
-            if spec.many:
-                lines.append(
-                    f"elif isinstance(v, list):\n    _assemble_many(S{i}, v, l, context, result)"
-                )
-            put = _put_source(spec, "[o]" if spec.many else "o", f"S{i}")
-            lines += [
-                "else:",
-                "    try:",
-                f"        o = N{i}(v, context)",
-                "    except LeftOut as why:",
-                f"        result.warnings.append({spec.target + ' left out: '!r} + l + ' ' + str(why))",
-                "    except Invalid as why:",
-                "        result.errors.append({'path': l, 'message': str(why)})",
-                "    else:",
-                "        if o is not None:",
-                *("            " + line for line in put),
-            ]
-        indent = "    " if spec.everywhere else "        "
-        if not spec.everywhere:
-            body.append(f"    if T{i} & tags:")
-        body += [indent + line for line in "\n".join(lines).splitlines()]
-    return "\n".join(
-        [
-            "def assemble_table(event, tags, context, result):",
-            "    data = result.data",
-            *head,
-            *body,
-            "",
-        ]
-    )
-
-
-def _put_source(spec: Field, value: str, name: str) -> list[str]:
-    parts = spec.parts
-    if len(parts) == 1:
-        return [f"data[{parts[0]!r}] = {value}"]
-    if len(parts) == 2:
-        return [
-            f"d = data.get({parts[0]!r})",
-            f"if d is None: d = data[{parts[0]!r}] = {{}}",
-            f"d[{parts[1]!r}] = {value}",
-        ]
-    return [f"_put(data, {name}.parts, {value})"]
+            inner = data.get(step.outer)
+            if inner is None:
+                inner = data[step.outer] = {}
+            inner[step.name] = normalised
 
 
 def _normalised(
-    spec: Field, target: str, value: Any, label: str, context: Context, result: Assembled
+    step: Step, field: str, value: Any, label: str, context: Context, result: Assembled
 ) -> Any:
     """The normalised value, or ``None`` with the warning or error recorded in ``result``."""
     try:
-        return spec.normalise(value, context)  # type: ignore[misc]
+        return step.normalise(value, context)
     except LeftOut as why:
-        result.warnings.append(f"{target} left out: {label} {why}")
+        result.warnings.append(f"{field} left out: {label} {why}")
     except Invalid as why:
         result.errors.append({"path": label, "message": str(why)})
     return None
 
 
 def _assemble_list(
-    spec: Field,
-    elements: list[Any],
+    step: Step,
+    table: Table,
+    elements: Any,
     label: str,
     tags: frozenset[str],
     context: Context,
+    data: dict[str, Any],
     result: Assembled,
 ) -> None:
     if not isinstance(elements, list):  # the schemas say array; a smart mapping may not
@@ -420,43 +489,62 @@ def _assemble_list(
             {"path": label, "message": f"must have at most {MAX_ELEMENTS} elements"}
         )
         return
+    warnings, errors = result.warnings, result.errors
     built = []
     for index, element in enumerate(elements):
-        one = assemble(spec.each, element, tags, context)
-        if one.warnings or one.errors:
+        warned, erred = len(warnings), len(errors)
+        one: dict[str, Any] = {}
+        _fill(table, element if type(element) is dict else {}, tags, context, one, result)
+        if len(warnings) != warned or len(errors) != erred:  # notes name the element
             where = f"{label}[{index}]"
-            result.warnings.extend(
-                f"{spec.target}[{index}].{warning.replace(': $', ': ' + where, 1)}"
-                for warning in one.warnings
-            )
-            result.errors.extend(
+            warnings[warned:] = [
+                f"{step.field}[{index}].{warning.replace(': $', ': ' + where, 1)}"
+                for warning in warnings[warned:]
+            ]
+            errors[erred:] = [
                 {"path": where + error["path"][1:], "message": error["message"]}
-                for error in one.errors
-            )
-        if one.data:
-            built.append(one.data)
+                for error in errors[erred:]
+            ]
+        if one:
+            built.append(one)
     if built:
-        _put(result.data, spec.parts, built)
+        _put(data, step, built)
 
 
 def _assemble_many(
-    spec: Field, values: list[Any], label: str, context: Context, result: Assembled
+    step: Step,
+    values: list[Any],
+    label: str,
+    context: Context,
+    data: dict[str, Any],
+    result: Assembled,
 ) -> None:
-    if spec.most is not None and len(values) > spec.most:
+    """A list field given an array: each value normalised on its own, repeats sent once."""
+    if step.most is not None and len(values) > step.most:
         result.warnings.append(
-            f"{spec.target} left out after {spec.most} values: {label} holds {len(values)}"
+            f"{step.field} left out after {step.most} values: {label} holds {len(values)}"
         )
-        values = values[: spec.most]
+        values = values[: step.most]
     built: dict[Any, None] = {}  # an ordered set: repeats are sent once
-    for index, value in enumerate(values):
-        if value is None:
+    for index, each in enumerate(values):
+        if each is None:
             continue
         where = f"{label}[{index}]"
-        out = _normalised(spec, f"{spec.target}[{index}]", value, where, context, result)
+        out = _normalised(step, f"{step.field}[{index}]", each, where, context, result)
         if out is not None:
             built[out] = None
     if built:
-        _put(result.data, spec.parts, list(built))
+        _put(data, step, list(built))
+
+
+def _put(data: dict[str, Any], step: Step, value: Any) -> None:
+    if step.outer is None:
+        data[step.name] = value
+        return
+    inner = data.get(step.outer)
+    if inner is None:
+        inner = data[step.outer] = {}
+    inner[step.name] = value
 
 
 def missing(data: dict[str, Any], target: str) -> bool:
@@ -511,15 +599,3 @@ def sum_value(data: dict[str, Any], warnings: list[str]) -> None:
             properties["value"] = total
         else:
             warnings.append("properties.value left out: the sum of the contents is beyond 10^15")
-
-
-def _put(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
-    if len(parts) == 2:  # most TikTok fields: user.email, properties.value …
-        inner = data.get(parts[0])
-        if inner is None:
-            inner = data[parts[0]] = {}
-        inner[parts[1]] = value
-        return
-    for part in parts[:-1]:
-        data = data.setdefault(part, {})
-    data[parts[-1]] = value

@@ -21,12 +21,12 @@ Words used here:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from operator import methodcaller
 from typing import Any
 
-from tiktok_mapper.fields import is_index
+from tiktok_mapper.fields import Row, is_index
 
 Parts = tuple[str | int, ...]
 MAX_PLAIN = 10_000  # top-level keys remembered as not flattened
@@ -49,20 +49,23 @@ class Flattened:
     objects: dict[str, Parts]
     dotted: bool
     as_is: frozenset[str]
+    # Whether a key starts with a root
+    _looks: Callable[[str], bool] = field(init=False, repr=False, compare=False)
+    # Keys seen that are not flattened: most events have only such keys, and a set answers
+    # for all of them at once, in C (bounded: a sender's keys may be anything).
+    _plain: set[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_looks", methodcaller("startswith", self.roots))
-        # Keys seen that are not flattened: most events have only such keys, and a set
-        # answers for all of them at once, in C (bounded: a sender's keys may be anything).
         object.__setattr__(self, "_plain", set(self.as_is))
 
     def unflatten(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """``event`` with its readable flattened keys nested, and the warnings (none, and the
         same object, when it has no flattened key)."""
-        plain: set[str] = self._plain  # type: ignore[attr-defined]
+        plain = self._plain
         if plain.issuperset(event):
             return event, []
-        looks = self._looks  # type: ignore[attr-defined]
+        looks = self._looks
         if not any(map(looks, event)):
             if len(plain) < MAX_PLAIN:
                 plain.update(event)
@@ -150,24 +153,7 @@ def underscore(paths: Iterable[str]) -> dict[str, Parts]:
     return {p.replace(".", "_"): tuple(p.split(".")) for p in paths if "." in p}
 
 
-def paths_read(fields: Iterable[Any]) -> list[str]:
-    """The dotted input paths a field table reads (its list fields' tables under ``items``
-    style prefixes are the caller's to add)."""
-    found: list[str] = []
-    for spec in fields:
-        for getter in spec.getters:
-            found.extend(_getter_paths(getter))
-    return found
-
-
-def _getter_paths(getter: Any) -> list[str]:
-    keys = getattr(getter, "keys", None)
-    if isinstance(keys, tuple):
-        return [".".join(keys)]
-    found: list[str] = []
-    for name in ("getters", "url", "page", "header"):
-        inner = getattr(getter, name, None)
-        for part in inner if isinstance(inner, tuple) else (inner,):
-            if part is not None:
-                found.extend(_getter_paths(part))
-    return found
+def paths_read(rows: Iterable[Row]) -> list[str]:
+    """The dotted input paths a table's rows read (the rows of each element of a list field
+    are the caller's to add, under its own prefix)."""
+    return [path for row in rows for getter in row.getters for path in getter.paths()]

@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from tiktok_mapper import normalize as n
 from tiktok_mapper.body import BodyError, parse_json
+from tiktok_mapper.events_api import RULE
 from tiktok_mapper.fields import (
     WEB,
-    Field,
     FirstOf,
     Getter,
     QueryParam,
+    Row,
     SameHostQueryParam,
+    Table,
     assemble,
     finish,
     json_path,
@@ -83,61 +85,66 @@ def address(*names: str) -> tuple[Getter, ...]:
 
 
 EVENT_NAME = keys("x-ttq-event-name")
-CONTENTS = (*keys("x-ttq-pt-contents"), *paths("tt_contents"))  # tt_contents: TikTok's own tag
-CONTENT_KEYS = tuple(getter.keys[0] for getter in CONTENTS)  # type: ignore[attr-defined]
+# The contents as x-ttq parameters (tt_contents: TikTok's own tag), JSON text or an array
+CONTENT_LISTS = (*keys("x-ttq-pt-contents"), *paths("tt_contents"))
+CONTENT_KEYS = tuple(path for getter in CONTENT_LISTS for path in getter.paths())
 CONSENT = FirstOf(*keys("x-ga-gcs"))
 PAGE_URL = keys("x-ttq-ct-page-url", "page_location")
 REFERRER = keys("x-ttq-ct-page-referrer", "x-ttq-ct-page-referer", "page_referrer")
 
-# x-ttq-pt-contents element or GA4 item → properties.contents element (TikTok's names first)
-CONTENT_FIELDS: tuple[Field, ...] = (
-    Field("content_id",       paths("content_id", "item_id", "id"),       n.identifier),
-    Field("content_name",     paths("content_name", "item_name", "name"), n.text),
-    Field("content_category", paths("content_category", "item_category"), n.text),
-    Field("brand",            paths("brand", "item_brand"),               n.text),
-    Field("price",            paths("price"),                             n.number),
-    Field("quantity",         paths("quantity"),                          n.integer),
-    Field("content_type",     paths("content_type"),                      n.content_type, default="product"),
+# x-ttq-pt-contents element or GA4 item, first found wins (TikTok's names first)   content field
+CONTENTS: tuple[Row, ...] = (
+    Row(paths("content_id", "item_id", "id"),                                     "content_id"),
+    Row(paths("content_name", "item_name", "name"),                               "content_name"),
+    Row(paths("content_category", "item_category"),                               "content_category"),
+    Row(paths("brand", "item_brand"),                                             "brand"),
+    Row(paths("price"),                                                           "price"),
+    Row(paths("quantity"),                                                        "quantity"),
+    Row(paths("content_type"),                                                    "content_type", default="product"),
 )  # fmt: skip
 
-# TikTok field               x-ttq parameter(s) first, then GA4 common event data            normaliser
-FIELDS: tuple[Field, ...] = (
-    Field("event_time",           (*keys("x-ttq-timestamp"), *paths("event_time", "timestamp_micros")),
-                                                                                              n.event_time),
-    Field("event_id",             (*keys("x-ttq-event-id"), *paths("event_id", "transaction_id")),
-                                                                                              n.identifier),
-    Field("user.ttclid",          (*keys("x-ttq-ttclid"), QueryParam(FirstOf(*PAGE_URL), "ttclid"),
-                                   SameHostQueryParam(FirstOf(*REFERRER), FirstOf(*PAGE_URL), "ttclid"),
-                                   *paths("ttclid")),                                         n.text),
-    Field("limited_data_use",     keys("x-ttq-ldu"),                                          n.flag),
-    Field("user.ttp",             (*keys("x-ttq-ttp"), *paths("ttp")),                        n.text),
-    Field("user.external_id",     (*keys("x-ttq-ud-external-id"), *paths("user_id")),         n.hash_external_id, many=True),
-    Field("user.email",           keys("x-ttq-ud-email", "user_data.email_address",
-                                       "user_data.sha256_email_address"),                     n.hash_email, many=True),
-    Field("user.phone",           keys("x-ttq-ud-phone-number", "user_data.phone_number",
-                                       "user_data.sha256_phone_number"),                      n.hash_phone, many=True),
-    Field("user.first_name",      address("first_name", "sha256_first_name"),                 n.hash_name),
-    Field("user.last_name",       address("last_name", "sha256_last_name"),                   n.hash_name),
-    Field("user.zip_code",        address("postal_code"),                                     n.hash_zip),
-    Field("user.city",            address("city"),                                            n.place),
-    Field("user.state",           address("region"),                                          n.place),
-    Field("user.country",         address("country"),                                         n.place),
-    Field("user.ip",              keys("x-ttq-ct-ip-adress", "x-ttq-ct-ip-address", "ip_override"),
-                                                                                              n.text),
-    Field("user.user_agent",      keys("x-ttq-ct-user-agent", "user_agent"),                  n.text),
-    Field("user.locale",          paths("language"),                                          n.text),
-    Field("page.url",             PAGE_URL,                                                   n.text),
-    Field("page.referrer",        REFERRER,                                                   n.text),
-    Field("properties.contents",  (*CONTENTS, *paths("items")),                               None, each=CONTENT_FIELDS),
-    Field("properties.num_items", (*CONTENTS, *paths("items")),                               n.count),
-    Field("properties.content_type", keys("x-ttq-pt-content-type"),                          n.content_type),
-    Field("properties.currency",  (*keys("x-ttq-pt-currency", "currency"), *paths("items.0.currency")),
-                                                                                              n.currency),
-    Field("properties.value",     keys("x-ttq-pt-value", "value"),                            n.number),
-    Field("properties.description", keys("x-ttq-pt-description"),                            n.text),
-    Field("properties.search_string", (*keys("x-ttq-pt-query"), *paths("search_term")),      n.text),
-    Field("properties.order_id",  paths("transaction_id"),                                    n.identifier),
+# The seed's request parameters in its order (x-ttq-event-name names the event: see Ga4.map),
+# each with the GA4 common event data read when it is absent; then the fields read beyond it.
+# x-ttq parameter(s) first, then GA4 event data, first found wins                TikTok field
+ROWS: tuple[Row, ...] = (
+    # General
+    Row((*keys("x-ttq-timestamp"), *paths("event_time", "timestamp_micros")),    "event_time"),
+    Row((*keys("x-ttq-event-id"), *paths("event_id", "transaction_id")),         "event_id"),
+    # Context
+    Row(keys("x-ttq-ct-ip-adress", "x-ttq-ct-ip-address", "ip_override"),        "user.ip"),
+    Row(keys("x-ttq-ct-user-agent", "user_agent"),                               "user.user_agent"),
+    Row(PAGE_URL,                                                                "page.url"),
+    Row(REFERRER,                                                                "page.referrer"),
+    Row((*keys("x-ttq-ttclid"), QueryParam(FirstOf(*PAGE_URL), "ttclid"),
+         SameHostQueryParam(FirstOf(*REFERRER), FirstOf(*PAGE_URL), "ttclid"),
+         *paths("ttclid")),                                                      "user.ttclid"),
+    # User Data
+    Row((*keys("x-ttq-ud-external-id"), *paths("user_id")),                      "user.external_id"),
+    Row(keys("x-ttq-ud-email", "user_data.email_address",
+             "user_data.sha256_email_address"),                                  "user.email"),
+    Row(keys("x-ttq-ud-phone-number", "user_data.phone_number",
+             "user_data.sha256_phone_number"),                                   "user.phone"),
+    # Properties
+    Row((*CONTENT_LISTS, *paths("items")),                                       "properties.contents", each=CONTENTS),
+    Row((*keys("x-ttq-pt-currency", "currency"), *paths("items.0.currency")),   "properties.currency"),
+    Row(keys("x-ttq-pt-value", "value"),                                         "properties.value"),
+    Row(keys("x-ttq-pt-description"),                                            "properties.description"),
+    Row((*keys("x-ttq-pt-query"), *paths("search_term")),                        "properties.search_string"),
+    # Beyond the seed: TikTok's own sGTM tag and Stape's read these too
+    Row(keys("x-ttq-ldu"),                                                       "limited_data_use"),
+    Row((*keys("x-ttq-ttp"), *paths("ttp")),                                     "user.ttp"),
+    Row(address("first_name", "sha256_first_name"),                             "user.first_name"),
+    Row(address("last_name", "sha256_last_name"),                               "user.last_name"),
+    Row(address("postal_code"),                                                  "user.zip_code"),
+    Row(address("city"),                                                         "user.city"),
+    Row(address("region"),                                                       "user.state"),
+    Row(address("country"),                                                      "user.country"),
+    Row(paths("language"),                                                       "user.locale"),
+    Row((*CONTENT_LISTS, *paths("items")),                                       "properties.num_items"),
+    Row(keys("x-ttq-pt-content-type"),                                           "properties.content_type"),
+    Row(paths("transaction_id"),                                                 "properties.order_id"),
 )  # fmt: skip
+TABLE = Table(ROWS, RULE)
 
 
 # Stape's "flatten": arrays as items_0_item_id, user_data_address_0_first_name … (see flat.py)
@@ -169,9 +176,9 @@ class Ga4:
             try:
                 tiktok, note = n.explicit_event_name(value)
             except n.Invalid as why:
-                return Rejected([{"path": getter.label, "message": str(why)}])  # type: ignore[attr-defined]
+                return Rejected([{"path": getter.label, "message": str(why)}])
             if note:
-                warnings.append(f"event: {getter.label} {note}")  # type: ignore[attr-defined]
+                warnings.append(f"event: {getter.label} {note}")
         else:
             name = event["event_name"]
             found = self.event_name(name)
@@ -183,7 +190,7 @@ class Ga4:
         readable = _contents_parsed(event)
         if isinstance(readable, Rejected):
             return readable
-        built = assemble(FIELDS, readable, WEB, context)
+        built = assemble(TABLE, readable, WEB, context)
         if built.errors:
             return Rejected(built.errors)
         warnings.extend(built.warnings)

@@ -94,7 +94,11 @@ MAX_TEXT = 10_000  # characters: the longest string any field may hold
 def scalar(value: Any) -> str:
     """The text of a string or a number. Anything else (an object, an array, true) is refused:
     the schemas allow only these where a field is read, but ``TIKTOK_SMART_MAPPING`` may point
-    a field anywhere in an event."""
+    a field anywhere in an event.
+
+    The normalisers that run for most values test its first case themselves, ``value if
+    type(value) is str and len(value) <= MAX_TEXT else scalar(value)``: a call less a value.
+    """
     if type(value) is str:
         if len(value) > MAX_TEXT:
             raise Invalid(f"must be at most {MAX_TEXT} characters long")
@@ -112,7 +116,7 @@ def _unless_hashed(convert: Callable[[str], str | None]) -> Normaliser:
     """A normaliser that passes hashes through and gives ``convert(text)`` otherwise."""
 
     def normalise(value: Any, _context: Context) -> str | None:
-        text = scalar(value).strip()
+        text = (value if type(value) is str and len(value) <= MAX_TEXT else scalar(value)).strip()
         if not text:
             return None
         if len(text) == 64 and HEX64.fullmatch(text):
@@ -187,7 +191,7 @@ def _read_phone(text: str, region: str | None) -> tuple[str | None, str]:
 
 def hash_phone(value: Any, context: Context) -> str | None:
     """SHA-256 of the E.164 form, ``+`` included; hashes pass through."""
-    text = scalar(value).strip()
+    text = (value if type(value) is str and len(value) <= MAX_TEXT else scalar(value)).strip()
     if len(text) == 64 and HEX64.fullmatch(text):
         return text.lower()
     number = e164(text, context.phone_region)
@@ -196,12 +200,14 @@ def hash_phone(value: Any, context: Context) -> str | None:
 
 def text(value: Any, _context: Context | None = None) -> str | None:
     """A string as given (numbers written out); empty strings are not sent."""
-    return scalar(value) or None
+    return (value if type(value) is str and len(value) <= MAX_TEXT else scalar(value)) or None
 
 
 def identifier(value: Any, _context: Context | None = None) -> str | None:
     """An id TikTok wants as a string (``content_id``, ``order_id``, ``event_id``): trimmed."""
-    return scalar(value).strip() or None
+    return (
+        value if type(value) is str and len(value) <= MAX_TEXT else scalar(value)
+    ).strip() or None
 
 
 def _number_text(value: Any) -> str:
@@ -237,7 +243,9 @@ def _one_of(choices: frozenset[str], case: Callable[[str], str], why: str) -> No
     """A normaliser for a word TikTok knows (in ``case``); another word is left out, ``why``."""
 
     def normalise(value: Any, _context: Context | None = None) -> str | None:
-        word = case(scalar(value).strip())
+        word = case(
+            (value if type(value) is str and len(value) <= MAX_TEXT else scalar(value)).strip()
+        )
         if not word:
             return None
         if word not in choices:
@@ -256,7 +264,8 @@ def number(value: Any, _context: Context | None = None) -> float | int:
     """A finite number; numeric strings are read as numbers."""
     kind = type(value)
     if (kind is float or kind is int) and -MAX_AMOUNT <= value <= MAX_AMOUNT:  # the common case
-        return value  # type: ignore[no-any-return]
+        found: float | int = value
+        return found
     if isinstance(value, str):
         if not NUMERIC.fullmatch(value):
             raise Invalid("must be a number or a numeric string")
@@ -272,6 +281,8 @@ def number(value: Any, _context: Context | None = None) -> float | int:
 
 def integer(value: Any, _context: Context | None = None) -> int:
     """A whole number: ``2``, ``2.0`` and ``"2"`` are 2; ``2.5`` is refused."""
+    if type(value) is int and -MAX_AMOUNT <= value <= MAX_AMOUNT:  # the common case
+        return value
     result = number(value)
     if isinstance(result, float):
         if not result.is_integer():
@@ -281,10 +292,11 @@ def integer(value: Any, _context: Context | None = None) -> int:
 
 
 def count(value: Any, _context: Context | None = None) -> int:
-    """How many elements an array has (``num_items``)."""
-    if not isinstance(value, list):
-        raise Invalid("must be an array")
-    return len(value)
+    """How many (``num_items``): the length of an array (the items a source reads), or a whole
+    number given as it is."""
+    if isinstance(value, list):
+        return len(value)
+    return integer(value)
 
 
 def flag(value: Any, _context: Context | None = None) -> bool:

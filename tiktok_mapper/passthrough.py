@@ -21,14 +21,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tiktok_mapper import events_api
 from tiktok_mapper import normalize as n
-from tiktok_mapper.commandersact import REQUIRED
 from tiktok_mapper.config import source_id
+from tiktok_mapper.events_api import CONTENT_RULES, REQUIRED, RULE, RULES
 from tiktok_mapper.fields import (
     ALL,
-    Field,
+    Getter,
     Path,
     QueryParam,
+    Row,
+    Table,
     assemble,
     finish,
     json_path,
@@ -47,70 +50,23 @@ MAX_UNKNOWN = 10  # unknown keys named in an event's warnings; the rest are coun
 ENVELOPE_KEYS = ("event_source", "event_source_id", "test_event_code")
 
 
-def same(target: str, normalise: n.Normaliser, **options: Any) -> Field:
-    """A TikTok field read from the same path of the input."""
-    return Field(target, paths(target), normalise, **options)
-
-
-CONTENT_FIELDS: tuple[Field, ...] = (
-    same("content_id", n.identifier),
-    same("content_name", n.text),
-    same("content_category", n.text),
-    same("brand", n.text),
-    same("price", n.number),
-    same("quantity", n.integer),
-    same("content_type", n.content_type),
+# Beyond reading each TikTok field at its own path: a click id from the page URL, and the
+# search text under the name TikTok's pixel gives it.
+ALSO: dict[str, tuple[Getter, ...]] = {
+    "user.ttclid": (QueryParam(Path("page.url"), "ttclid"),),
+    "properties.search_string": paths("properties.query"),
+}
+# Every field of TikTok's table, read at its own path (then ALSO's getters)
+CONTENTS = tuple(Row(paths(rule.field), rule.field) for rule in CONTENT_RULES)
+ROWS = tuple(
+    Row(
+        (Path(rule.field), *ALSO.get(rule.field, ())),
+        rule.field,
+        each=CONTENTS if rule.form == events_api.CONTENTS else (),
+    )
+    for rule in RULES
 )
-
-# TikTok field (read from the same path)            normaliser
-FIELDS: tuple[Field, ...] = (
-    same("event_time",                              n.event_time),
-    same("event_id",                                n.identifier),
-    same("limited_data_use",                        n.flag),
-    same("user.email",                              n.hash_email, many=True),
-    same("user.phone",                              n.hash_phone, many=True),
-    same("user.external_id",                        n.hash_external_id, many=True),
-    same("user.first_name",                         n.hash_name),
-    same("user.last_name",                          n.hash_name),
-    same("user.zip_code",                           n.hash_zip),
-    same("user.city",                               n.place),
-    same("user.state",                              n.place),
-    same("user.country",                            n.place),
-    Field("user.ttclid", (Path("user.ttclid"), QueryParam(Path("page.url"), "ttclid")), n.text),
-    same("user.ttp",                                n.text),
-    same("user.ip",                                 n.text),
-    same("user.user_agent",                         n.text),
-    same("user.locale",                             n.text),
-    same("user.idfa",                               n.idfa),
-    same("user.idfv",                               n.text),
-    same("user.gaid",                               n.gaid),
-    same("user.att_status",                         n.att_status),
-    Field("properties.contents", paths("properties.contents"), None, each=CONTENT_FIELDS),
-    same("properties.content_type",                 n.content_type),
-    same("properties.content_ids",                  n.identifier, many=True),
-    same("properties.currency",                     n.currency),
-    same("properties.value",                        n.number),
-    same("properties.num_items",                    n.integer),
-    Field("properties.search_string", paths("properties.search_string", "properties.query"), n.text),
-    same("properties.description",                  n.text),
-    same("properties.order_id",                     n.identifier),
-    same("properties.shop_id",                      n.identifier),
-    same("page.url",                                n.text),
-    same("page.referrer",                           n.text),
-    same("app.app_id",                              n.identifier),
-    same("app.app_name",                            n.text),
-    same("app.app_version",                         n.identifier),
-    same("ad.callback",                             n.text),
-    same("ad.campaign_id",                          n.identifier),
-    same("ad.ad_id",                                n.identifier),
-    same("ad.creative_id",                          n.identifier),
-    same("ad.is_retargeting",                       n.flag),
-    same("ad.attributed",                           n.flag),
-    same("ad.attribution_type",                     n.text),
-    same("ad.attribution_provider",                 n.text),
-    same("lead.lead_id",                            n.identifier),
-    same("lead.lead_event_source",                  n.text),
-)  # fmt: skip
+TABLE = Table(ROWS, RULE)
 
 
 @dataclass(frozen=True)
@@ -140,7 +96,7 @@ class PassThrough:
                 name, note = n.explicit_event_name(given)
             except n.Invalid as why:
                 return Rejected([{"path": "$.event", "message": str(why)}])
-        built = assemble(FIELDS, event, ALL, context)
+        built = assemble(TABLE, event, ALL, context)
         needed = REQUIRED.get(envelope.event_source)
         if needed and missing(built.data, needed):
             where = json_path(needed.split("."))
