@@ -36,7 +36,6 @@ from service.secret_manager import (
 from service.settings import Settings, read
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
-from tiktok_mapper.config import Config
 from tiktok_mapper.normalize import TRUE_WORDS
 from tiktok_mapper.pipeline import unexpected
 
@@ -75,15 +74,15 @@ def refusal(status: int, kind: str, message: str, **headers: str) -> flask.Respo
 class App:
     def __init__(
         self,
-        config: Config,
+        setup: pipeline.Setup,
         settings: Settings,
         delivery: Delivery,
         logger: Logger,
         api_key: Secret | None = None,
     ) -> None:
-        self.config = config
+        self.config = setup.config
         self.settings = settings
-        self.sources = pipeline.configure(config)
+        self.sources = pipeline.configure(setup)
         self.routes = {"/" + name: source for name, source in self.sources.items()}
         self.known_paths = frozenset([*self.routes, PUSH_PATH, "/health"])
         self.delivery = delivery
@@ -96,7 +95,7 @@ class App:
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> App:
-        config, settings = read(environment)
+        setup, settings = read(environment)
         logger = Logger(settings.log_level, settings.google_cloud_project)
         # Secret Manager gets no more time than TikTok: both bound how long a sender waits.
         fetch_deadline = min(FETCH_DEADLINE, settings.retry_deadline_seconds)
@@ -126,7 +125,7 @@ class App:
             pubsub = PubSub(settings.pubsub_emulator_host, deadline=fetch_deadline)
             retry_topic = RetryTopic(topic, pubsub, logger)
         delivery = Delivery(settings, token, logger, retry_topic)
-        return cls(config, settings, delivery, logger, api_key=api_key)
+        return cls(setup, settings, delivery, logger, api_key=api_key)
 
     def handle(self, request: flask.Request) -> flask.Response:
         """The answer to one request; never an exception (see :meth:`answer`)."""

@@ -1,7 +1,8 @@
 """Service settings: the environment variables of the edges (delivery, secrets, HTTP limits).
 
-The mapping settings are ``tiktok_mapper.config``; both are read once, at start-up, and a bad
-value stops the function with a message that names the variable.
+The mapping settings are ``tiktok_mapper.pipeline.Setup`` (shared ones in
+``tiktok_mapper.config``, each route's options in its module); both are read once, at start-up,
+and a bad value stops the function with a message that names the variable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from tiktok_mapper.config import Config, Table, boolean, from_environment, parse_settings, text
+from tiktok_mapper.config import Table, boolean, parse_settings, stripped
+from tiktok_mapper.pipeline import Setup, from_environment
 
 DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
 GOOGLE_CERTS = (
@@ -129,24 +131,24 @@ SETTINGS: Table = (
     ("DRY_RUN",                        "dry_run",                  boolean),
     ("MAX_BODY_BYTES",                 "max_body_bytes",           at_most(32 * 2**20, "bytes")),
     ("LOG_LEVEL",                      "log_level",                log_level),
-    ("TIKTOK_ACCESS_TOKEN",            "access_token",             text),
-    ("TIKTOK_ACCESS_TOKEN_SECRET",     "access_token_secret",      text),
+    ("TIKTOK_ACCESS_TOKEN",            "access_token",             stripped),
+    ("TIKTOK_ACCESS_TOKEN_SECRET",     "access_token_secret",      stripped),
     ("TIKTOK_TOKEN_TTL_SECONDS",       "token_ttl_seconds",        at_most(86400, "seconds")),
     ("TIKTOK_API_URL",                 "api_url",                  secure_url),
     ("TIKTOK_RETRY_DEADLINE_SECONDS",  "retry_deadline_seconds",   at_most(3600, "seconds")),
     ("SECRET_MANAGER_ENDPOINT",        "secret_manager_endpoint",  url),
-    ("API_KEY",                        "api_key",                  text),
-    ("API_KEY_SECRET",                 "api_key_secret",           text),
-    ("GOOGLE_CLOUD_PROJECT",           "google_cloud_project",     text),
+    ("API_KEY",                        "api_key",                  stripped),
+    ("API_KEY_SECRET",                 "api_key_secret",           stripped),
+    ("GOOGLE_CLOUD_PROJECT",           "google_cloud_project",     stripped),
     ("ADMISSION_BUDGET_BYTES",         "admission_budget_bytes",   at_most(2**30, "bytes")),
-    ("TIKTOK_RETRY_TOPIC",             "retry_topic",              text),
+    ("TIKTOK_RETRY_TOPIC",             "retry_topic",              stripped),
     ("PUBSUB_EMULATOR_HOST",           "pubsub_emulator_host",     host_port),
-    ("PUBSUB_PUSH_AUDIENCE",           "push_audience",            text),
+    ("PUBSUB_PUSH_AUDIENCE",           "push_audience",            stripped),
     ("PUBSUB_PUSH_SERVICE_ACCOUNT",    "push_service_account",     email),
     ("PUBSUB_PUSH_CERTS_URL",          "push_certs_url",           secure_url),
 )  # fmt: skip
 
 
-def read(environment: Mapping[str, str]) -> tuple[Config, Settings]:
+def read(environment: Mapping[str, str]) -> tuple[Setup, Settings]:
     """Both halves of the configuration; raises :class:`ConfigError` on the first bad value."""
     return from_environment(environment), Settings(**parse_settings(SETTINGS, environment))

@@ -23,6 +23,9 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from service.settings import SETTINGS as SERVICE_SETTINGS  # noqa: E402
+from tiktok_mapper.pipeline import SETTINGS as MAPPING_SETTINGS  # noqa: E402
+
 # Property tests: "ci" (the default) is derandomized, so every run tries the same examples and a
 # failure reproduces; HYPOTHESIS_PROFILE=thorough searches longer, with fresh examples each run.
 settings.register_profile(
@@ -40,19 +43,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# Every variable the function reads: cleared before each test so the machine's own settings
-# (a developer's TIKTOK_ACCESS_TOKEN, say) never leak into a test.
-FUNCTION_VARIABLES = (
-    "TIKTOK_PIXEL_ID", "TIKTOK_APP_ID", "TIKTOK_OFFLINE_EVENT_SET_ID", "TIKTOK_CRM_EVENT_SET_ID",
-    "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET", "TIKTOK_TOKEN_TTL_SECONDS",
-    "TIKTOK_TEST_EVENT_CODE", "TIKTOK_EVENT_MAPPING", "TIKTOK_VIEW_CONTENT_EVENTS",
-    "TIKTOK_AUTODISCOVER_EVENT_SOURCE", "TIKTOK_SMART_MAPPING", "TIKTOK_GA4_PURCHASE_EVENT",
-    "TIKTOK_CONSENT_CATEGORIES", "TIKTOK_GA4_REQUIRE_AD_STORAGE", "TIKTOK_DEFAULT_PHONE_REGION",
-    "TIKTOK_API_URL", "TIKTOK_RETRY_DEADLINE_SECONDS", "SECRET_MANAGER_ENDPOINT", "API_KEY",
-    "API_KEY_SECRET", "DRY_RUN", "MAX_BODY_BYTES", "LOG_LEVEL", "GOOGLE_CLOUD_PROJECT",
-    "ADMISSION_BUDGET_BYTES", "TIKTOK_RETRY_TOPIC", "PUBSUB_EMULATOR_HOST", "PUBSUB_PUSH_AUDIENCE",
-    "PUBSUB_PUSH_SERVICE_ACCOUNT", "PUBSUB_PUSH_CERTS_URL",
-)  # fmt: skip
+# Every variable the function reads, from its own tables: cleared before each test so the
+# machine's own settings (a developer's TIKTOK_ACCESS_TOKEN, say) never leak into a test.
+FUNCTION_VARIABLES = tuple(row[0] for row in (*MAPPING_SETTINGS, *SERVICE_SETTINGS))
 # A complete configuration: every event source has its id.
 COMPLETE = {
     "TIKTOK_PIXEL_ID": "CPIXEL0000000000000A",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import COMPLETE
-from tiktok_mapper.config import ConfigError, from_environment
+from tiktok_mapper.config import ConfigError
+from tiktok_mapper.pipeline import from_environment
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,7 @@ def test_bad_values_stop_the_start_naming_the_variable(make_client, variable, va
 
 
 def test_good_values_are_read():
-    config = from_environment(
+    setup = from_environment(
         {
             "TIKTOK_PIXEL_ID": " C123 ",
             "TIKTOK_EVENT_MAPPING": '{"purchase": "Purchase", "scroll": null, "x": "My-Event_2"}',
@@ -55,25 +56,27 @@ def test_good_values_are_read():
             "TIKTOK_TEST_EVENT_CODE": "   ",
         }
     )
+    config, options = setup.config, setup.commandersact
     assert config.pixel_id == "C123"
     assert config.event_mapping == {"purchase": "Purchase", "scroll": None, "x": "My-Event_2"}
-    assert config.view_content_events == "both"
-    assert config.autodiscover_event_source is True
-    assert config.smart_mapping == {"event_source": "site.src", "user.email": "crm.email"}
+    assert options.view_content_events == "both"
+    assert options.autodiscover_event_source is True
+    assert options.smart_mapping == {"event_source": "site.src", "user.email": "crm.email"}
     assert config.default_phone_region == "FR"
-    assert config.consent_categories == frozenset({"1", "3"})
+    assert options.consent_categories == frozenset({"1", "3"})
     assert config.test_event_code is None  # blank is unset
 
 
 def test_defaults():
-    config = from_environment({})
-    assert (config.view_content_events, config.ga4_purchase_event) == ("view_item", "PlaceAnOrder")
-    assert config.event_mapping == {}
-    assert config.pixel_id is None
+    setup = from_environment({})
+    assert setup.commandersact.view_content_events == "view_item"
+    assert setup.ga4.purchase_event == "PlaceAnOrder"
+    assert setup.config.event_mapping == {}
+    assert setup.config.pixel_id is None
 
 
 def test_a_standard_name_in_another_casing_is_written_in_tiktoks():
     config = from_environment(
         {"TIKTOK_EVENT_MAPPING": '{"purchase": "completepayment", "optin": "Newsletter_Optin"}'}
-    )
+    ).config
     assert config.event_mapping == {"purchase": "CompletePayment", "optin": "Newsletter_Optin"}

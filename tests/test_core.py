@@ -11,12 +11,13 @@ from jsonschema import Draft202012Validator
 
 from tests.conftest import ROOT
 from tests.golden import fixtures, load
-from tiktok_mapper import pipeline
+from tiktok_mapper import commandersact, ga4, pipeline
 from tiktok_mapper.config import Config
 from tiktok_mapper.model import Mapped
 from tiktok_mapper.schemas import SCHEMA_DIR, schema
 
 CONFIG = Config(pixel_id="CPIXEL", app_id="APP1", test_event_code="T1")
+SETUP = pipeline.Setup(CONFIG, commandersact.Options(), ga4.Options())
 NOW = 1767225600.0
 FORBIDDEN = {
     "flask",
@@ -48,13 +49,13 @@ def test_core_is_pure(module):
 
 
 def test_time_is_passed_in():
-    source = pipeline.configure(CONFIG)["commandersact"]
+    source = pipeline.configure(SETUP)["commandersact"]
     plan = pipeline.plan(source, [{"event_name": "purchase", "id": "1"}], CONFIG, NOW)
     assert plan.batches[0].events[0]["event_time"] == int(NOW)
 
 
 def test_requests_hold_at_most_1000_events_grouped_in_order():
-    source = pipeline.configure(CONFIG)["commandersact"]
+    source = pipeline.configure(SETUP)["commandersact"]
     app = {"partners": {"tiktok": {"event_source": "app"}}, "context": {"app": {"namespace": "a"}}}
     events = [{"event_name": "search", "id": str(i)} for i in range(2500)]
     events.insert(1, {"event_name": "search", "id": "app-1", **app})

@@ -24,7 +24,7 @@ from service.settings import SETTINGS as SERVICE_SETTINGS
 from tests.conftest import GUARD_ENV, ROOT
 from tests.fake_gcloud import PROJECT, PROJECT_NUMBER, URL
 from tests.gcloud_sandbox import Sandbox
-from tiktok_mapper.config import SETTINGS as MAPPING_SETTINGS
+from tiktok_mapper.pipeline import SETTINGS as MAPPING_SETTINGS
 
 TOKEN = "tt-TOKEN-do-not-print-9f3a1c"
 SA = f"tiktok-events@{PROJECT}.iam.gserviceaccount.com"

@@ -20,7 +20,7 @@ from tests import strategies as gen
 from tests.conftest import COMPLETE, FUNCTION_VARIABLES, ROOT
 from tiktok_mapper import pipeline
 from tiktok_mapper.body import BodyError
-from tiktok_mapper.config import from_environment
+from tiktok_mapper.pipeline import from_environment
 from tiktok_mapper.schemas import schema
 
 TIKTOK_SCHEMA = Draft202012Validator(
@@ -121,7 +121,7 @@ def planned(source: pipeline.Source, events: list[Any]) -> Any:
     refusal of the whole body."""
     config = from_environment(COMPLETE)
     try:
-        plan = pipeline.plan_body(source, json.dumps(events).encode(), config, NOW)
+        plan = pipeline.plan_body(source, json.dumps(events).encode(), config.config, NOW)
     except BodyError as error:
         return error.status, error.kind, error.message
     return plan.results, [batch.body() for batch in plan.batches]

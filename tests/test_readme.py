@@ -10,8 +10,8 @@ from service.settings import SETTINGS as SERVICE_SETTINGS
 from tests.conftest import ROOT
 from tiktok_mapper import events_api, ga4
 from tiktok_mapper.commandersact import CONTENTS, EVENTS, ROWS
-from tiktok_mapper.config import SETTINGS as MAPPING_SETTINGS
 from tiktok_mapper.fields import readme_row
+from tiktok_mapper.pipeline import SETTINGS as MAPPING_SETTINGS
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

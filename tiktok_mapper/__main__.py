@@ -27,7 +27,7 @@ from typing import BinaryIO, TextIO
 
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
-from tiktok_mapper.config import ConfigError, from_environment
+from tiktok_mapper.config import ConfigError
 
 OK, EVENT_NOT_THROUGH, UNUSABLE = 0, 1, 2
 
@@ -71,10 +71,10 @@ def main(
         return UNUSABLE
 
     try:
-        config = from_environment(environment)
+        setup = pipeline.from_environment(environment)
     except ConfigError as error:
         return unusable(str(error))
-    sources = pipeline.configure(config)
+    sources = pipeline.configure(setup)
     source = sources.get(arguments.source)
     if source is None:
         return unusable(f"unknown source {arguments.source!r}; known: " + ", ".join(sources))
@@ -87,7 +87,7 @@ def main(
     except OSError as error:
         return unusable(f"cannot read {arguments.file}: {error.strerror}")
     try:
-        plan = pipeline.plan_body(source, raw, config, clock())
+        plan = pipeline.plan_body(source, raw, setup.config, clock())
     except BodyError as error:
         return unusable(f"{error.message} (the function would answer HTTP {error.status})")
 

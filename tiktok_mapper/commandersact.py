@@ -15,10 +15,13 @@ Words used here (the seed is Commanders Act's "TikTok Events API" destination pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from tiktok_mapper import normalize as n
+from tiktok_mapper.config import Config, boolean, json_object, one_of, parse_settings
+from tiktok_mapper.config import Table as SettingsTable
 from tiktok_mapper.events_api import REQUIRED, RULE
 from tiktok_mapper.fields import (
     ALL,
@@ -38,9 +41,6 @@ from tiktok_mapper.fields import (
 )
 from tiktok_mapper.flat import Flattened, paths_read, underscore
 from tiktok_mapper.model import Mapped, Rejected, Skipped
-
-if TYPE_CHECKING:
-    from tiktok_mapper.config import Config
 
 # Commanders Act event        web, offline, crm        app               (the seed's Quick reference)
 EVENTS: dict[str, tuple[str | None, str | None]] = {
@@ -171,11 +171,51 @@ ROWS: tuple[Row, ...] = (
 SMART_MAPPING_KEYS = frozenset(SMART_FIELDS) | {row.field for row in ROWS}
 
 
+def smart_mapping(value: str) -> dict[str, str]:
+    mapping = json_object(value)
+    for key, path in mapping.items():
+        if key not in SMART_MAPPING_KEYS:
+            raise ValueError(
+                f"has the unknown key {key!r}; known keys: " + ", ".join(sorted(SMART_MAPPING_KEYS))
+            )
+        if not isinstance(path, str) or not path.strip() or "" in path.split("."):
+            raise ValueError(f"maps {key!r} to something that is not a dotted input path")
+    return {key: path.strip() for key, path in mapping.items()}
+
+
+def categories(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Options:
+    """The settings of this route alone (see :data:`OPTIONS`)."""
+
+    view_content_events: str = "view_item"
+    autodiscover_event_source: bool = False
+    smart_mapping: Mapping[str, str] = field(default_factory=dict)
+    consent_categories: frozenset[str] = frozenset()
+
+
+# variable                             attribute                    parser
+OPTIONS: SettingsTable = (
+    ("TIKTOK_VIEW_CONTENT_EVENTS",       "view_content_events",       one_of(*VIEW_CONTENT)),
+    ("TIKTOK_AUTODISCOVER_EVENT_SOURCE", "autodiscover_event_source", boolean),
+    ("TIKTOK_SMART_MAPPING",             "smart_mapping",             smart_mapping),
+    ("TIKTOK_CONSENT_CATEGORIES",        "consent_categories",        categories),
+)  # fmt: skip
+
+
+def options(environment: Mapping[str, str]) -> Options:
+    return Options(**parse_settings(OPTIONS, environment))
+
+
 @dataclass(frozen=True)
 class CommandersAct:
     """The Commanders Act mapper for one configuration: smart mapping and options applied once."""
 
     config: Config
+    options: Options
     table: Table
     source_getters: tuple[Getter, ...]  # smart event_source (if set), partners.tiktok.event_source
     platform_getters: tuple[Getter, ...]  # smart device_platform (if set), context.device.type
@@ -185,20 +225,21 @@ class CommandersAct:
     flattened: Flattened  # the flattened spellings of what this configuration reads
 
     @classmethod
-    def configure(cls, config: Config) -> CommandersAct:
-        overrides = {k: v for k, v in config.smart_mapping.items() if k not in SMART_FIELDS}
-        smart = {k: Path(v) for k, v in config.smart_mapping.items() if k in SMART_FIELDS}
+    def configure(cls, config: Config, options: Options) -> CommandersAct:
+        overrides = {k: v for k, v in options.smart_mapping.items() if k not in SMART_FIELDS}
+        smart = {k: Path(v) for k, v in options.smart_mapping.items() if k in SMART_FIELDS}
         rows = with_overrides(ROWS, overrides)
         labels = {row.field: row.getters[0].label for row in rows}
         return cls(
             config,
+            options,
             Table(rows, RULE),
             tuple(g for g in (smart.get("event_source"), EVENT_SOURCE) if g is not None),
             tuple(g for g in (smart.get("device_platform"), DEVICE_TYPE) if g is not None),
             smart.get("experience_type"),
-            VIEW_CONTENT[config.view_content_events],
+            VIEW_CONTENT[options.view_content_events],
             {source: (target, labels[target]) for source, target in REQUIRED.items()},
-            _flattened(rows, config.smart_mapping.values()),
+            _flattened(rows, options.smart_mapping.values()),
         )
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
@@ -232,7 +273,7 @@ class CommandersAct:
                     message = "must be one of " + ", ".join(n.EVENT_SOURCES)
                     return Rejected([{"path": getter.label, "message": message}])
                 return source
-        if self.config.autodiscover_event_source:
+        if self.options.autodiscover_event_source:
             kind = self.experience(event) if self.experience else None
             app = CONTEXT_APP(event)
             if (isinstance(kind, str) and kind.strip().lower() == "native app") or (
@@ -256,12 +297,12 @@ class CommandersAct:
         if name in VIEW_CONTENT["both"] and name in EVENTS:
             return (
                 f"'{name}' does not send ViewContent with "
-                f"TIKTOK_VIEW_CONTENT_EVENTS={self.config.view_content_events}"
+                f"TIKTOK_VIEW_CONTENT_EVENTS={self.options.view_content_events}"
             )
         return f"no TikTok event for '{name}' on {source}"
 
     def consent(self, event: dict[str, Any]) -> Skipped | None:
-        wanted = self.config.consent_categories
+        wanted = self.options.consent_categories
         if not wanted:
             return None
         given = CONSENT(event)  # an array or null, as the schema says

@@ -1,12 +1,16 @@
-"""The mapping configuration: what an operator sets in environment variables, read once.
+"""The mapping settings every route shares, read once; and how any setting is read.
 
 Words used here:
 
 - *environment*: a mapping of variable names to strings. The core never reads ``os.environ``:
   the edges (``main.py``, the preview command) pass it in.
-- *setting*: one row of :data:`SETTINGS`: the variable, the :class:`Config` attribute it fills,
-  and the parser that turns its text into a value. A parser raises ``ValueError`` with the rule;
-  :func:`from_environment` turns that into a :class:`ConfigError` naming the variable.
+- *setting*: one row of a settings table: the variable, the attribute it fills, and the parser
+  that turns its text into a value. A parser raises ``ValueError`` with the rule;
+  :func:`parse_settings` turns that into a :class:`ConfigError` naming the variable.
+- *shared settings*: :class:`Config`, what every route reads (the ids of TikTok's event
+  sources, the test event code, the event mapping, the default phone region), from
+  :data:`SETTINGS`. A route's own settings are its *options*, in its module (``OPTIONS`` and
+  ``Options`` of ``commandersact`` and ``ga4``); ``pipeline.Setup`` holds them all.
 """
 
 from __future__ import annotations
@@ -16,12 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tiktok_mapper.commandersact import SMART_MAPPING_KEYS
 from tiktok_mapper.normalize import MAX_TEXT, Invalid, explicit_event_name, flag
-
-VIEW_CONTENT_CHOICES = ("page_view", "view_item", "both")
-GA4_PURCHASE_CHOICES = ("PlaceAnOrder", "CompletePayment")
-
 
 Table = tuple[tuple[str, str, Callable[[str], Any]], ...]  # (variable, attribute, parser) rows
 
@@ -38,16 +37,10 @@ class Config:
     crm_event_set_id: str | None = None
     test_event_code: str | None = None
     event_mapping: Mapping[str, str | None] = field(default_factory=dict)
-    view_content_events: str = "view_item"
-    autodiscover_event_source: bool = False
-    smart_mapping: Mapping[str, str] = field(default_factory=dict)
-    ga4_purchase_event: str = "PlaceAnOrder"
-    consent_categories: frozenset[str] = frozenset()
-    ga4_require_ad_storage: bool = False
     default_phone_region: str | None = None
 
 
-def text(value: str) -> str:
+def stripped(value: str) -> str:
     return value.strip()
 
 
@@ -101,22 +94,6 @@ def event_mapping(value: str) -> dict[str, str | None]:
     return mapping
 
 
-def smart_mapping(value: str) -> dict[str, str]:
-    mapping = json_object(value)
-    for key, path in mapping.items():
-        if key not in SMART_MAPPING_KEYS:
-            raise ValueError(
-                f"has the unknown key {key!r}; known keys: " + ", ".join(sorted(SMART_MAPPING_KEYS))
-            )
-        if not isinstance(path, str) or not path.strip() or "" in path.split("."):
-            raise ValueError(f"maps {key!r} to something that is not a dotted input path")
-    return {key: path.strip() for key, path in mapping.items()}
-
-
-def categories(value: str) -> frozenset[str]:
-    return frozenset(part.strip() for part in value.split(",") if part.strip())
-
-
 def phone_region(value: str) -> str:
     import phonenumbers  # here: only a configured region needs the library at start-up
 
@@ -134,12 +111,6 @@ SETTINGS: Table = (
     ("TIKTOK_CRM_EVENT_SET_ID",        "crm_event_set_id",          sent_text),
     ("TIKTOK_TEST_EVENT_CODE",         "test_event_code",           sent_text),
     ("TIKTOK_EVENT_MAPPING",           "event_mapping",             event_mapping),
-    ("TIKTOK_VIEW_CONTENT_EVENTS",     "view_content_events",       one_of(*VIEW_CONTENT_CHOICES)),
-    ("TIKTOK_AUTODISCOVER_EVENT_SOURCE", "autodiscover_event_source", boolean),
-    ("TIKTOK_SMART_MAPPING",           "smart_mapping",             smart_mapping),
-    ("TIKTOK_GA4_PURCHASE_EVENT",      "ga4_purchase_event",        one_of(*GA4_PURCHASE_CHOICES)),
-    ("TIKTOK_CONSENT_CATEGORIES",      "consent_categories",        categories),
-    ("TIKTOK_GA4_REQUIRE_AD_STORAGE",  "ga4_require_ad_storage",    boolean),
     ("TIKTOK_DEFAULT_PHONE_REGION",    "default_phone_region",      phone_region),
 )  # fmt: skip
 

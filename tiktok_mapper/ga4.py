@@ -16,12 +16,14 @@ Words used here (the seed is the server-side GTM "TikTok Events API" tag's docum
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tiktok_mapper import normalize as n
 from tiktok_mapper.body import BodyError, parse_json
+from tiktok_mapper.config import Config, boolean, one_of, parse_settings
+from tiktok_mapper.config import Table as SettingsTable
 from tiktok_mapper.events_api import RULE
 from tiktok_mapper.fields import (
     WEB,
@@ -40,9 +42,6 @@ from tiktok_mapper.fields import (
 from tiktok_mapper.flat import Flattened
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.schemas import schema
-
-if TYPE_CHECKING:
-    from tiktok_mapper.config import Config
 
 PURCHASE = "purchase"  # its TikTok event is TIKTOK_GA4_PURCHASE_EVENT
 
@@ -162,10 +161,30 @@ FLATTENED = Flattened(
 
 
 @dataclass(frozen=True)
+class Options:
+    """The settings of this route alone (see :data:`OPTIONS`)."""
+
+    purchase_event: str = "PlaceAnOrder"  # what a GA4 purchase is sent as
+    require_ad_storage: bool = False  # skip events whose x-ga-gcs denies ad storage
+
+
+# variable                          attribute            parser
+OPTIONS: SettingsTable = (
+    ("TIKTOK_GA4_PURCHASE_EVENT",     "purchase_event",     one_of("PlaceAnOrder", "CompletePayment")),
+    ("TIKTOK_GA4_REQUIRE_AD_STORAGE", "require_ad_storage", boolean),
+)  # fmt: skip
+
+
+def options(environment: Mapping[str, str]) -> Options:
+    return Options(**parse_settings(OPTIONS, environment))
+
+
+@dataclass(frozen=True)
 class Ga4:
     """The GA4 / sGTM mapper for one configuration. Every event is a web event."""
 
     config: Config
+    options: Options
     flattened: Flattened = FLATTENED
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
@@ -185,7 +204,7 @@ class Ga4:
             if found is None:
                 return Skipped(self.why_skipped(name))
             tiktok = found
-        if self.config.ga4_require_ad_storage and _ad_storage_denied(event):
+        if self.options.require_ad_storage and _ad_storage_denied(event):
             return Skipped("no consent: x-ga-gcs says ad storage was denied")
         readable = _contents_parsed(event)
         if isinstance(readable, Rejected):
@@ -205,7 +224,7 @@ class Ga4:
         if name in mapping:
             return mapping[name]
         if name == PURCHASE:
-            return self.config.ga4_purchase_event
+            return self.options.purchase_event
         return EVENTS.get(name)
 
     def why_skipped(self, name: str) -> str:

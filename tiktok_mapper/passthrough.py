@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tiktok_mapper import events_api
 from tiktok_mapper import normalize as n
-from tiktok_mapper.config import source_id
+from tiktok_mapper.config import Config, source_id
 from tiktok_mapper.events_api import CONTENT_RULES, REQUIRED, RULE, RULES
 from tiktok_mapper.fields import (
     ALL,
@@ -41,9 +41,6 @@ from tiktok_mapper.fields import (
 )
 from tiktok_mapper.model import Mapped, Rejected, Skipped
 from tiktok_mapper.schemas import schema
-
-if TYPE_CHECKING:
-    from tiktok_mapper.config import Config
 
 INPUT_SCHEMA = "tiktok-input.schema.json"
 MAX_UNKNOWN = 10  # unknown keys named in an event's warnings; the rest are counted

@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from tiktok_mapper import match, sizing
+from tiktok_mapper import commandersact, ga4, match, sizing
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
 from tiktok_mapper.commandersact import CommandersAct
+from tiktok_mapper.config import SETTINGS as SHARED_SETTINGS
 from tiktok_mapper.config import Config, source_id
+from tiktok_mapper.config import from_environment as shared_settings
 from tiktok_mapper.flat import Flattened
 from tiktok_mapper.ga4 import FLATTENED, Ga4
 from tiktok_mapper.model import Mapped, Rejected, Skipped
@@ -94,21 +96,46 @@ class Plan:
     match_keys: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
 
-def configure(config: Config) -> dict[str, Source]:
-    """Every source this configuration serves, by route name."""
-    commandersact = CommandersAct.configure(config)
+@dataclass(frozen=True)
+class Setup:
+    """Every mapping setting, read once: the shared ones and each route's own options."""
+
+    config: Config
+    commandersact: commandersact.Options
+    ga4: ga4.Options
+
+
+# Every variable of the mapping, shared settings first (the service's are service.settings)
+SETTINGS = (*SHARED_SETTINGS, *commandersact.OPTIONS, *ga4.OPTIONS)
+
+
+def from_environment(environment: Mapping[str, str]) -> Setup:
+    """The setup of ``environment``; a bad value raises ``ConfigError`` naming the variable."""
+    return Setup(
+        shared_settings(environment),
+        commandersact.options(environment),
+        ga4.options(environment),
+    )
+
+
+def configure(setup: Setup) -> dict[str, Source]:
+    """Every route this setup serves, by route name."""
+    shared = setup.config
+    mapper = CommandersAct.configure(shared, setup.commandersact)
     return {
         "commandersact": Source(
             "commandersact",
             schema("commandersact.schema.json"),
-            commandersact,
-            flattened=commandersact.flattened,
+            mapper,
+            flattened=mapper.flattened,
         ),
-        "ga4": Source("ga4", schema("ga4.schema.json"), Ga4(config), flattened=FLATTENED),
+        "ga4": Source(
+            "ga4", schema("ga4.schema.json"), Ga4(shared, setup.ga4), flattened=FLATTENED
+        ),
         "tiktok": Source(
             "tiktok",
             schema("tiktok-input.schema.json"),
-            PassThrough(config),
+            PassThrough(shared),
             tiktok_request,
             envelope_warnings,
         ),

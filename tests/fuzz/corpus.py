@@ -166,9 +166,9 @@ def personal_locations(route: str, env: dict[str, str]) -> dict[tuple[str, ...],
 
 @cache
 def _smart_mapping(value: str) -> dict[str, str]:
-    from tiktok_mapper.config import from_environment
+    from tiktok_mapper.pipeline import from_environment
 
-    return dict(from_environment({"TIKTOK_SMART_MAPPING": value}).smart_mapping)
+    return dict(from_environment({"TIKTOK_SMART_MAPPING": value}).commandersact.smart_mapping)
 
 
 def canary(kind: str, number: int) -> str:

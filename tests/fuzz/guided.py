@@ -37,7 +37,7 @@ os.environ.update(GUARD_ENV)
 with atheris.instrument_imports(include=["tiktok_mapper"]):
     from tiktok_mapper import pipeline
     from tiktok_mapper.body import BodyError
-    from tiktok_mapper.config import from_environment
+    from tiktok_mapper.pipeline import from_environment
 
 from tests.fuzz.corpus import ROUTES, configurations, seeds
 from tests.fuzz.harness import NOW, exception_failure, schema_failures
@@ -50,8 +50,8 @@ SOURCES: dict[tuple[int, int], Any] = {}
 def source(route: int, configuration: int) -> tuple[Any, Any]:
     key = (route, configuration)
     if key not in SOURCES:
-        config = from_environment(configurations()[NAMES[configuration]])
-        SOURCES[key] = (pipeline.configure(config)[ROUTES[route].strip("/")], config)
+        setup = from_environment(configurations()[NAMES[configuration]])
+        SOURCES[key] = (pipeline.configure(setup)[ROUTES[route].strip("/")], setup.config)
     return SOURCES[key]
 
 

@@ -353,12 +353,12 @@ def mapper_exception(route: str, raw: bytes, env: dict[str, str]) -> BaseExcepti
     the ``BodyError`` of a body that cannot be read)."""
     from tiktok_mapper import pipeline
     from tiktok_mapper.body import BodyError
-    from tiktok_mapper.config import from_environment
+    from tiktok_mapper.pipeline import from_environment
 
-    config = from_environment(env)
-    source = pipeline.configure(config)[route.strip("/")]
+    setup = from_environment(env)
+    source = pipeline.configure(setup)[route.strip("/")]
     try:
-        pipeline.plan_body(source, raw, config, NOW)
+        pipeline.plan_body(source, raw, setup.config, NOW)
     except BodyError:
         return None
     except Exception as error:  # any other exception is what we look for

@@ -93,7 +93,8 @@ def test_consent_categories_that_name_nothing_grant_nothing(door, given):
     ],
 )
 def test_a_setting_the_function_cannot_run_with_stops_it_naming_the_variable(variable, value):
-    from tiktok_mapper.config import ConfigError, from_environment
+    from tiktok_mapper.config import ConfigError
+    from tiktok_mapper.pipeline import from_environment
 
     with pytest.raises(ConfigError, match=f"^{variable} ") as refused:
         from_environment({**BASE, variable: value})
