@@ -1,8 +1,8 @@
 # make test  - lint, type-check and run the test suite in a local .venv (what CI runs)
 # make run   - serve the function on $HOST:$PORT (default 127.0.0.1:8080), in dry run unless a
 #              token is configured; HOST=0.0.0.0 to be reached from other machines
-# make preview FILE=body.json [SOURCE=ga4] - what the function would answer in dry run for a body
-#              (the source is read from the file name's start, examples/ga4-purchase.json: ga4)
+# make preview FILE=body.json [ROUTE=ga4] - what the function would answer in dry run for a body
+#              (the route is read from the file name's start, examples/ga4-purchase.json: ga4)
 # make bench - measure speed as ratios against baselines taken in the same run
 # make load  - the real server under 16 senders and 10,000 events while the TikTok fake fails;
 #              prints events/s, retries, losses and 500s (tests/load/; a short run is in make test)
@@ -76,10 +76,10 @@ run: $(VENV)/.installed
 
 # The virtual environment's Python: the system's has none of the function's packages.
 preview: $(VENV)/.installed
-	@test -n "$(FILE)" || { echo "usage: make preview FILE=body.json [SOURCE=commandersact|ga4|tiktok]" >&2; exit 2; }
+	@test -n "$(FILE)" || { echo "usage: make preview FILE=body.json [ROUTE=commandersact|ga4|tiktok]" >&2; exit 2; }
 	@$(DEMO_IDS); \
 	exec $(PY) -m tiktok_mapper preview \
-		--source "$(or $(SOURCE),$(firstword $(subst -, ,$(notdir $(FILE)))))" "$(FILE)"
+		--route "$(or $(ROUTE),$(firstword $(subst -, ,$(notdir $(FILE)))))" "$(FILE)"
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py

@@ -1,7 +1,8 @@
 """The HTTP door: routes, the order of checks, dry run, and the answer (CONTRACT §2).
 
-Words used here: a *route* is a path a sender posts to (``/commandersact`` …) and names a
-*source* of ``tiktok_mapper.pipeline``; *dry run* maps and answers with the TikTok request
+Words used here: a *route* is a path a sender posts to (``/commandersact`` …), a
+``tiktok_mapper.pipeline.Route`` (the log line names it under the key ``source``, which the
+log-based metrics read); *dry run* maps and answers with the TikTok request
 bodies (``payloads``) without sending anything or needing a token. ``/pubsub`` is where a Pub/Sub
 push subscription posts (``service.push``): it goes through the same checks, with the push
 token in place of the caller key, and is *acknowledged* (HTTP 200) unless the message must come
@@ -82,9 +83,9 @@ class App:
     ) -> None:
         self.config = setup.config
         self.settings = settings
-        self.sources = pipeline.configure(setup)
-        self.routes = {"/" + name: source for name, source in self.sources.items()}
-        self.known_paths = frozenset([*self.routes, PUSH_PATH, "/health"])
+        self.routes = pipeline.configure(setup)  # by name
+        self.paths = {"/" + name: route for name, route in self.routes.items()}
+        self.known_paths = frozenset([*self.paths, PUSH_PATH, "/health"])
         self.delivery = delivery
         self.logger = logger
         self.api_key = api_key
@@ -144,16 +145,16 @@ class App:
                     request, 405, "method_not_allowed", "use GET", Allow="GET, HEAD"
                 )
             return reply(self.health(), 200)
-        source = self.routes.get(path)
-        if source is None and path != PUSH_PATH:
-            routes = ", ".join([*self.routes, PUSH_PATH])
+        route = self.paths.get(path)
+        if route is None and path != PUSH_PATH:
+            routes = ", ".join([*self.paths, PUSH_PATH])
             return self.refused(request, 404, "not_found", f"routes: POST {routes}; GET /health")
         if request.method != "POST":
             return self.refused(request, 405, "method_not_allowed", "use POST", Allow="POST")
-        denied = self.check_caller(request) if source else self.check_pusher(request)
+        denied = self.check_caller(request) if route else self.check_pusher(request)
         if denied is not None:
             return denied
-        limit = self.settings.max_body_bytes if source else self.push_limit
+        limit = self.settings.max_body_bytes if route else self.push_limit
         length = declared_length(request)
         if length is not None and length > limit:
             return self.refused(request, 413, "body_too_large", f"the body is over {limit} bytes")
@@ -178,22 +179,22 @@ class App:
             if not is_json(request.environ.get("CONTENT_TYPE", "")):
                 message = "send Content-Type: application/json"
                 return self.refused(request, 415, "unsupported_media_type", message, len(raw))
-            return self.work(request, source, raw) if source else self.pushed(request, raw)
+            return self.work(request, route, raw) if route else self.pushed(request, raw)
         finally:
             self.admission.leave(weight)
 
-    def work(self, request: flask.Request, source: pipeline.Source, raw: bytes) -> flask.Response:
+    def work(self, request: flask.Request, route: pipeline.Route, raw: bytes) -> flask.Response:
         """Plan, send (or not, in dry run) and answer one admitted body."""
         started = time.perf_counter()
         try:
-            plan = pipeline.plan_body(source, raw, self.config, time.time())
+            plan = pipeline.plan_body(route, raw, self.config, time.time())
         except BodyError as error:
             return self.refused(request, error.status, error.kind, error.message, len(raw))
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
         trace = self.trace(request)
         body, payloads = self.run_plan(plan, dry_run, trace)
         status = report.http_status(body)
-        self.log_request(trace, source.name, body, status, started)
+        self.log_request(trace, route.name, body, status, started)
         return reply(body, status, retry_headers(status, body), payloads)
 
     def run_plan(
@@ -219,27 +220,27 @@ class App:
         started = time.perf_counter()
         trace = self.trace(request)
         try:
-            message = read_push(raw, self.sources)
+            message = read_push(raw, self.routes)
         except PushError as error:
             return self.malformed(trace, None, 400, "malformed_push", error.message)
         about = {"message_id": message.message_id, "attempt": message.attempt}
         about["input"] = message.input
         limit = self.settings.max_body_bytes
-        if message.source is not None and len(message.data) > limit:
+        if message.route is not None and len(message.data) > limit:
             why = f"the message's body is over {limit} bytes"
             return self.malformed(trace, about, 413, "body_too_large", why)
         try:
-            if message.source is None:
+            if message.route is None:
                 plan = queued_plan(message.data)
             else:
-                source = self.sources[message.source]
-                plan = pipeline.plan_body(source, message.data, self.config, time.time())
+                route = self.routes[message.route]
+                plan = pipeline.plan_body(route, message.data, self.config, time.time())
         except PushError as error:
             return self.malformed(trace, about, 400, "malformed_push", error.message)
         except BodyError as error:
             return self.malformed(trace, about, error.status, error.kind, error.message)
         dry_run = self.settings.dry_run or self.asked_for_dry_run(request)
-        if dry_run and message.source is None:
+        if dry_run and message.route is None:
             why = "dry run: a queued TikTok request is sent only by a function not in dry run"
             self.logger.emit("WARNING", f"pubsub: {why}", trace=trace, pubsub=about)
             return refusal(503, "dry_run", why, **{"Retry-After": str(RETRY_AFTER)})
@@ -370,7 +371,7 @@ class App:
         return {
             "status": "ok",
             "version": tiktok_mapper.__version__,
-            "routes": sorted(self.routes),
+            "routes": sorted(self.paths),
             "dry_run": self.settings.dry_run,
             "event_source_ids": {
                 "web": config.pixel_id,
@@ -390,7 +391,7 @@ class App:
     def log_request(
         self,
         trace: str | None,
-        source: str,
+        route: str,
         body: dict[str, Any],
         status: int,
         started: float,
@@ -400,9 +401,9 @@ class App:
         if rejected:  # at WARNING, so LOG_LEVEL=WARNING shows them: paths and rules, no values
             self.logger.emit(
                 "WARNING",
-                f"{source}: {len(rejected)} events rejected",
+                f"{route}: {len(rejected)} events rejected",
                 trace=trace,
-                source=source,
+                source=route,
                 rejected=[
                     {"index": r["index"], "errors": r["errors"]} for r in rejected[:MAX_LOGGED]
                 ],
@@ -411,9 +412,9 @@ class App:
         events = sorted({r["event"] for r in body["results"] if "event" in r})
         self.logger.emit(
             "INFO" if status < 500 else "ERROR",
-            f"{source}: {body['received']} events, HTTP {status}",
+            f"{route}: {body['received']} events, HTTP {status}",
             trace=trace,
-            source=source,
+            source=route,
             http_status=status,
             dry_run=body["dry_run"],
             counts={key: body[key] for key in report.STATUSES if body[key]},

@@ -10,8 +10,9 @@ Words used here:
 - *pushed message* (:class:`Pushed`): the data, the attributes, and what identifies it.
 - *queued message*: attribute ``kind`` = ``tiktok_request`` (``service.durable``): a TikTok
   request body the function queued; it is checked against ``schemas/tiktok.schema.json`` and
-  sent again as it is. *Input message*: attribute ``source`` = ``commandersact``, ``ga4`` or
-  ``tiktok``: a body as the route of that name takes it.
+  sent again as it is. *Input message*: attribute ``source`` names a route (``commandersact``,
+  ``ga4`` or ``tiktok``): a body as that route takes it. (The attribute keeps the name messages
+  already published with it carry.)
 - *malformed*: not the envelope, data that is not base64, neither ``kind`` nor ``source`` (or
   both), an unknown one, a queued message that is not a TikTok request body: :class:`PushError`,
   answered 400 so that Pub/Sub ends the message in the dead-letter topic, where someone can
@@ -65,15 +66,15 @@ class Pushed:
     attributes: Mapping[str, str]
     message_id: str | None
     attempt: int | None  # Pub/Sub's count of deliveries, with a dead-letter policy
-    source: str | None  # an input message's route name; None for a queued message
+    route: str | None  # an input message's route name; None for a queued message
 
     @property
     def input(self) -> str:
         """What the message holds: ``queued``, or the route name of an input message."""
-        return self.source or "queued"
+        return self.route or "queued"
 
 
-def read_push(raw: bytes, sources: Collection[str]) -> Pushed:
+def read_push(raw: bytes, routes: Collection[str]) -> Pushed:
     """The pushed message in ``raw``; raises :class:`PushError` when it is malformed."""
     try:
         document = parse_json(raw)
@@ -101,23 +102,24 @@ def read_push(raw: bytes, sources: Collection[str]) -> Pushed:
         attributes,
         message_id if isinstance(message_id, str) else None,
         attempt if type(attempt) is int else None,
-        input_source(attributes, sources),
+        input_route(attributes, routes),
     )
 
 
-def input_source(attributes: Mapping[str, str], sources: Collection[str]) -> str | None:
-    """The route an input message names; ``None`` for a queued message."""
-    kind, source = attributes.get("kind"), attributes.get("source")
-    known = ", ".join(sorted(sources))
-    if (kind is None) == (source is None):
+def input_route(attributes: Mapping[str, str], routes: Collection[str]) -> str | None:
+    """The route an input message names (its attribute ``source``); ``None`` for a queued
+    message."""
+    kind, route = attributes.get("kind"), attributes.get("source")
+    known = ", ".join(sorted(routes))
+    if (kind is None) == (route is None):
         raise PushError(
             f"a message needs the attribute kind ({KIND}) or source ({known}), and not both"
         )
     if kind is not None and kind != KIND:
         raise PushError(f"unknown kind: the function queues {KIND} messages only")
-    if source is not None and source not in sources:
-        raise PushError(f"unknown source: known sources are {known}")
-    return source
+    if route is not None and route not in routes:
+        raise PushError(f"unknown route in the attribute source: the routes are {known}")
+    return route
 
 
 @functools.cache

@@ -125,7 +125,7 @@ def test_an_event_that_breaks_the_mapping_is_rejected_alone():
                 raise KeyError("jane@example.com")  # a message that quotes a value
             return Mapped("web", {"event": "Purchase", "event_id": "1"})
 
-    source = pipeline.Source("test", schema("tiktok-input.schema.json"), Fragile())
+    source = pipeline.Route("test", schema("tiktok-input.schema.json"), Fragile())
     events = [{"event": "a"}, {"event": "b", "boom": True}, {"event": "c"}]
     plan = pipeline.plan(source, events, Config(pixel_id="C1"), 1_700_000_000.0)
     statuses = [result["status"] for result in plan.results]

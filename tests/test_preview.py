@@ -1,4 +1,4 @@
-"""The preview command, run as a user runs it: ``python -m tiktok_mapper preview --source S FILE``.
+"""The preview command, run as a user runs it: ``python -m tiktok_mapper preview --route R FILE``.
 
 Each test starts the command as a subprocess with the guard variables of ``conftest`` and only
 the configuration it names; the examples in ``examples/`` are previewed as shipped.
@@ -23,10 +23,10 @@ PURCHASE = EXAMPLES / "commandersact-purchase.json"
 
 
 def preview(
-    source: str, file: str | Path, stdin: str = "", **settings: str
+    route: str, file: str | Path, stdin: str = "", **settings: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tiktok_mapper", "preview", "--source", source, str(file)],
+        [sys.executable, "-m", "tiktok_mapper", "preview", "--route", route, str(file)],
         input=stdin,
         capture_output=True,
         text=True,
@@ -114,10 +114,10 @@ def test_a_bad_configuration_or_body_is_a_clear_error(settings, body, message):
     assert "x@example.com" not in done.stderr
 
 
-def test_an_unknown_source_or_file_is_a_clear_error():
-    done = preview("nosuchsource", PURCHASE)
+def test_an_unknown_route_or_file_is_a_clear_error():
+    done = preview("nosuchroute", PURCHASE)
     assert done.returncode == 2
-    assert "unknown source 'nosuchsource'; known: commandersact" in done.stderr
+    assert "unknown route 'nosuchroute'; known: commandersact" in done.stderr
     missing = preview("commandersact", EXAMPLES / "no-such-file.json")
     assert missing.returncode == 2
     assert "cannot read" in missing.stderr
@@ -137,25 +137,25 @@ def test_every_commanders_act_example_previews_without_rejection(example, client
     assert dry_run.get_json() == answer
 
 
-def source_of(example: Path) -> str:
+def route_of(example: Path) -> str:
     return example.name.split("-", 1)[0]
 
 
 @pytest.mark.parametrize(
     "example",
-    sorted(p for p in EXAMPLES.glob("*.json") if source_of(p) != "commandersact"),
+    sorted(p for p in EXAMPLES.glob("*.json") if route_of(p) != "commandersact"),
     ids=lambda p: p.name,
 )
 def test_the_other_examples_preview_without_rejection(example):
     done = preview(
-        source_of(example), example, **{**COMPLETE, "TIKTOK_PIXEL_ID": "CDEMOPIXEL000000000X"}
+        route_of(example), example, **{**COMPLETE, "TIKTOK_PIXEL_ID": "CDEMOPIXEL000000000X"}
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_every_example_is_a_json_request_body():
     examples = sorted(EXAMPLES.glob("*.json"))
-    assert {source_of(p) for p in examples} == {"commandersact", "ga4", "tiktok"}
+    assert {route_of(p) for p in examples} == {"commandersact", "ga4", "tiktok"}
     for example in examples:
         document: Any = json.loads(example.read_text())
         assert isinstance(document, dict | list), example.name

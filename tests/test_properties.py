@@ -116,7 +116,7 @@ def placeholder_times(answer: dict[str, Any]) -> Any:
     return answer
 
 
-def planned(source: pipeline.Source, events: list[Any]) -> Any:
+def planned(source: pipeline.Route, events: list[Any]) -> Any:
     """What the core makes of ``events`` at :data:`NOW`: results and request bodies, or the
     refusal of the whole body."""
     config = from_environment(COMPLETE)

@@ -1,4 +1,4 @@
-"""The command line: ``python -m tiktok_mapper preview --source commandersact FILE``.
+"""The command line: ``python -m tiktok_mapper preview --route commandersact FILE``.
 
 *Preview* shows what the function would do with a request body, offline: it prints to stdout the
 answer the function gives in dry run (the per-event report and, under ``payloads``, the TikTok
@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     preview.add_argument(
-        "--source",
+        "--route",
         required=True,
         help="the route the body would be posted to, without the slash (commandersact, …)",
     )
@@ -74,10 +74,10 @@ def main(
         setup = pipeline.from_environment(environment)
     except ConfigError as error:
         return unusable(str(error))
-    sources = pipeline.configure(setup)
-    source = sources.get(arguments.source)
-    if source is None:
-        return unusable(f"unknown source {arguments.source!r}; known: " + ", ".join(sources))
+    routes = pipeline.configure(setup)
+    route = routes.get(arguments.route)
+    if route is None:
+        return unusable(f"unknown route {arguments.route!r}; known: " + ", ".join(routes))
     try:
         if arguments.file == "-":
             raw = (stdin or sys.stdin.buffer).read()
@@ -87,7 +87,7 @@ def main(
     except OSError as error:
         return unusable(f"cannot read {arguments.file}: {error.strerror}")
     try:
-        plan = pipeline.plan_body(source, raw, setup.config, clock())
+        plan = pipeline.plan_body(route, raw, setup.config, clock())
     except BodyError as error:
         return unusable(f"{error.message} (the function would answer HTTP {error.status})")
 

@@ -105,7 +105,7 @@ def events_of(document: Any) -> list[Any]:
 
 
 def events_body(document: Any) -> Body:
-    """A body of events, with no envelope: what every source but ``/tiktok`` reads."""
+    """A body of events, with no envelope: what every route but ``/tiktok`` reads."""
     return Body(events_of(document))
 
 

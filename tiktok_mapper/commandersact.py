@@ -217,11 +217,13 @@ class CommandersAct:
     config: Config
     options: Options
     table: Table
-    source_getters: tuple[Getter, ...]  # smart event_source (if set), partners.tiktok.event_source
+    event_source_getters: tuple[
+        Getter, ...
+    ]  # smart event_source (if set), partners.tiktok.event_source
     platform_getters: tuple[Getter, ...]  # smart device_platform (if set), context.device.type
     experience: Getter | None  # smart experience_type
     view_content: frozenset[str]  # which of page_view, view_item send ViewContent
-    required: dict[str, tuple[str, str]]  # event source → (TikTok field it needs, input path)
+    required: dict[str, tuple[str, str]]  # event_source → (TikTok field it needs, input path)
     flattened: Flattened  # the flattened spellings of what this configuration reads
 
     @classmethod
@@ -238,41 +240,43 @@ class CommandersAct:
             tuple(g for g in (smart.get("device_platform"), DEVICE_TYPE) if g is not None),
             smart.get("experience_type"),
             VIEW_CONTENT[options.view_content_events],
-            {source: (target, labels[target]) for source, target in REQUIRED.items()},
+            {kind: (field, labels[field]) for kind, field in REQUIRED.items()},
             _flattened(rows, options.smart_mapping.values()),
         )
 
     def map(self, event: dict[str, Any], context: n.Context) -> Mapped | Skipped | Rejected:
-        source = self.event_source(event)
-        if isinstance(source, Rejected):
-            return source
+        event_source = self.event_source(event)
+        if isinstance(event_source, Rejected):
+            return event_source
         name = event["event_name"]
-        tiktok = self.event_name(name, source)
+        tiktok = self.event_name(name, event_source)
         if tiktok is None:
-            return Skipped(self.why_skipped(name, source))
+            return Skipped(self.why_skipped(name, event_source))
         consent = self.consent(event)
         if consent is not None:
             return consent
-        tags = frozenset({source, f"{source}:{self.platform(event)}"})
+        tags = frozenset({event_source, f"{event_source}:{self.platform(event)}"})
         built = assemble(self.table, event, tags, context)
-        needed = self.required.get(source)
+        needed = self.required.get(event_source)
         if needed and missing(built.data, needed[0]):
-            built.errors.append({"path": needed[1], "message": f"is required for {source} events"})
+            built.errors.append(
+                {"path": needed[1], "message": f"is required for {event_source} events"}
+            )
         if built.errors:
             return Rejected(built.errors)
         data = finish(tiktok, built.data, event, context, built.warnings)
-        return Mapped(source, data, built.warnings)
+        return Mapped(event_source, data, built.warnings)
 
     def event_source(self, event: dict[str, Any]) -> str | Rejected:
         """Smart ``event_source``, then ``partners.tiktok.event_source``, then autodiscovery."""
-        for getter in self.source_getters:
+        for getter in self.event_source_getters:
             value = getter(event)
             if value is not None and str(value).strip():
-                source = str(value).strip().lower()
-                if source not in ALL:
+                event_source = str(value).strip().lower()
+                if event_source not in ALL:
                     message = "must be one of " + ", ".join(n.EVENT_SOURCES)
                     return Rejected([{"path": getter.label, "message": message}])
-                return source
+                return event_source
         if self.options.autodiscover_event_source:
             kind = self.experience(event) if self.experience else None
             app = CONTEXT_APP(event)
@@ -282,16 +286,16 @@ class CommandersAct:
                 return "app"
         return "web"
 
-    def event_name(self, name: str, source: str) -> str | None:
+    def event_name(self, name: str, event_source: str) -> str | None:
         mapping = self.config.event_mapping
         if name in mapping:
             return mapping[name]
         if name in VIEW_CONTENT["both"] and name not in self.view_content:
             return None
         web, app = EVENTS.get(name, (None, None))
-        return app if source == "app" else web
+        return app if event_source == "app" else web
 
-    def why_skipped(self, name: str, source: str) -> str:
+    def why_skipped(self, name: str, event_source: str) -> str:
         if self.config.event_mapping.get(name, "") is None:
             return f"'{name}' is turned off by TIKTOK_EVENT_MAPPING"
         if name in VIEW_CONTENT["both"] and name in EVENTS:
@@ -299,7 +303,7 @@ class CommandersAct:
                 f"'{name}' does not send ViewContent with "
                 f"TIKTOK_VIEW_CONTENT_EVENTS={self.options.view_content_events}"
             )
-        return f"no TikTok event for '{name}' on {source}"
+        return f"no TikTok event for '{name}' on {event_source}"
 
     def consent(self, event: dict[str, Any]) -> Skipped | None:
         wanted = self.options.consent_categories

@@ -8,7 +8,7 @@ Words used here:
   that turns its text into a value. A parser raises ``ValueError`` with the rule;
   :func:`parse_settings` turns that into a :class:`ConfigError` naming the variable.
 - *shared settings*: :class:`Config`, what every route reads (the ids of TikTok's event
-  sources, the test event code, the event mapping, the default phone region), from
+  sources, ``event_source_id``, the test event code, the event mapping, the default phone region), from
   :data:`SETTINGS`. A route's own settings are its *options*, in its module (``OPTIONS`` and
   ``Options`` of ``commandersact`` and ``ga4``); ``pipeline.Setup`` holds them all.
 """
@@ -144,7 +144,7 @@ def parse_settings(table: Table, environment: Mapping[str, str]) -> dict[str, An
     return values
 
 
-def source_id(config: Config, event_source: str) -> tuple[str | None, str]:
+def event_source_id(config: Config, event_source: str) -> tuple[str | None, str]:
     """The configured ``event_source_id`` for an event source, and the variable that sets it."""
     attribute, variable = SOURCE_ID_VARIABLES[event_source]
     return getattr(config, attribute), variable

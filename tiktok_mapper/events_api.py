@@ -13,7 +13,7 @@ Words used here:
   its own, repeats sent once); ``contents``, the array of objects whose fields follow
   :data:`CONTENT_RULES`.
 
-A source (``commandersact``, ``ga4``, ``passthrough``) says only where it finds each field
+A route (``commandersact``, ``ga4``, ``tiktok`` in ``passthrough``) says only where it finds each field
 (see ``tiktok_mapper.fields``); everything else about the field comes from here.
 """
 

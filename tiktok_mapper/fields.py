@@ -1,4 +1,4 @@
-"""Where a source finds each TikTok field, and the one function that fills a TikTok event.
+"""Where a route finds each TikTok field, and the one function that fills a TikTok event.
 
 Words used here:
 
@@ -8,12 +8,12 @@ Words used here:
   :class:`FirstOf` several. Every getter has a ``label``, the JSON path named in errors and
   warnings, and ``shown``, how the README's mapping tables write it. JSON ``null`` and a missing
   key both read as absent.
-- *row*: one line of a source's "where to find it" table: its getters (the first that finds a
+- *row*: one line of a route's "where to find it" table: its getters (the first that finds a
   value wins), the TikTok field it fills (``user.email``), the *tags* of the events it is sent
   for (``web``, ``app``, or ``app:ios`` for an app event from an iOS device), and for
   ``properties.contents`` the rows of each element. How the value is then normalised, hashed
   or sent as a list is the field's rule in ``tiktok_mapper.events_api``, written once.
-- *table*: a source's rows joined with TikTok's rules, made ready once per configuration
+- *table*: a route's rows joined with TikTok's rules, made ready once per configuration
   (:class:`Table`); a *step* is one of its rows so joined.
 - *list field*: a field TikTok wants as an array of strings (``user.email``); the input may be
   one value or an array of values, each normalised on its own, repeats sent once; a user field
@@ -234,7 +234,7 @@ class FirstOf:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """Where a source finds one TikTok field: its getters, first found wins (see the module's
+    """Where a route finds one TikTok field: its getters, first found wins (see the module's
     words)."""
 
     getters: tuple[Getter, ...]
@@ -307,13 +307,13 @@ Read = tuple[int, str, Getter | None, str]
 
 
 class Table:
-    """A source's rows made ready to apply, once per configuration.
+    """A route's rows made ready to apply, once per configuration.
 
     The *nodes* of a table are the objects on the way to the values it reads
     (``context.device``): each is fetched once an event, from its parent, and a step then
     reads its value from its node with one ``get``. A getter that is not a plain path (a
     cookie, a query parameter) is called. Steps come in the order of TikTok's table, whatever
-    the source's order: a TikTok event's fields, and an event's warnings, always come in one
+    the route's order: a TikTok event's fields, and an event's warnings, always come in one
     order.
     """
 

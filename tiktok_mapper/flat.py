@@ -10,9 +10,9 @@ Words used here:
   events with a key that starts with a root are looked at, so other events cost one scan of
   their top-level keys.
 - *readable*: a flattened key whose path is known without guessing: a dotted key (the dots are
-  the path), or an underscore key whose path is one the source reads (for ``user_email`` the
-  source reads ``user.email``; ``user_first_name`` could be ``user.first.name`` or
-  ``user.first_name`` and is read only if the source reads one of them).
+  the path), or an underscore key whose path is one the route reads (for ``user_email`` the
+  route reads ``user.email``; ``user_first_name`` could be ``user.first.name`` or
+  ``user.first_name`` and is read only if the route reads one of them).
 - *unflatten*: build the event with readable keys put at their path (a value already nested at
   that path wins), with one warning that the flattened shape was read, and one warning naming
   the pattern of each root whose keys could not be read.
@@ -35,12 +35,12 @@ INDEX = re.compile(r"([0-9]{1,4})(?:_(.+))?")  # an array index, then the elemen
 
 @dataclass(frozen=True)
 class Flattened:
-    """What one source reads in flattened form.
+    """What one route reads in flattened form.
 
     ``arrays``: underscore prefix → path of an array, and the underscore spellings of its
     elements' nested keys (→ parts; another key of an element is its own key), or ``None`` for
     an array of scalars. ``objects``: underscore spelling of a nested path → its parts.
-    ``dotted``: dotted keys are read. ``as_is``: keys read as they are (a source's own flat
+    ``dotted``: dotted keys are read. ``as_is``: keys read as they are (a route's own flat
     spellings).
     """
 

@@ -292,7 +292,7 @@ def integer(value: Any, _context: Context | None = None) -> int:
 
 
 def count(value: Any, _context: Context | None = None) -> int:
-    """How many (``num_items``): the length of an array (the items a source reads), or a whole
+    """How many (``num_items``): the length of an array (the items a route reads), or a whole
     number given as it is."""
     if isinstance(value, list):
         return len(value)

@@ -10,7 +10,7 @@ Words used here:
   ``test_event_code``) when the sender posted a whole request body; a bare list of events is
   ``web``. The ``event_source_id`` may only repeat the configured one: a caller cannot use our
   token for another pixel or app.
-- *pass-through*: every field TikTok documents is normalised exactly as for the other sources
+- *pass-through*: every field TikTok documents is normalised exactly as for the other routes
   (clear-text personal data hashed, hashes passed, ids as strings); a field the input schema
   does not name is left out with a warning, never silently.
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 from tiktok_mapper import events_api
 from tiktok_mapper import normalize as n
-from tiktok_mapper.config import Config, source_id
+from tiktok_mapper.config import Config, event_source_id
 from tiktok_mapper.events_api import CONTENT_RULES, REQUIRED, RULE, RULES
 from tiktok_mapper.fields import (
     ALL,
@@ -122,14 +122,14 @@ class PassThrough:
     def envelope(self, given: Mapping[str, Any]) -> Envelope | Rejected:
         """The checked envelope; errors name the request body's own fields."""
         errors: list[dict[str, str]] = []
-        source = given.get("event_source")
-        source = "web" if source is None else str(source).strip().lower()
-        if source not in ALL:
+        event_source = given.get("event_source")
+        event_source = "web" if event_source is None else str(event_source).strip().lower()
+        if event_source not in ALL:
             message = "of the request body must be one of " + ", ".join(n.EVENT_SOURCES)
             errors.append({"path": "$.event_source", "message": message})
         else:
             asked = given.get("event_source_id")
-            configured, variable = source_id(self.config, source)
+            configured, variable = event_source_id(self.config, event_source)
             if asked is not None and configured and _text_or_none(asked) != configured:
                 message = (
                     f"of the request body must be {variable} (this function sends to its own only)"
@@ -143,7 +143,7 @@ class PassThrough:
             errors.append({"path": "$.test_event_code", "message": message})
         if errors:
             return Rejected(errors)
-        return Envelope(source, (code or "").strip() or None)
+        return Envelope(event_source, (code or "").strip() or None)
 
 
 def envelope_warnings(given: Mapping[str, Any]) -> list[str]:
@@ -169,7 +169,7 @@ def _named(path: str) -> str:
 
 
 def _count_contents(data: dict[str, Any]) -> None:
-    """No ``num_items`` given: how many contents are sent (as for the other sources)."""
+    """No ``num_items`` given: how many contents are sent (as for the other routes)."""
     properties = data.get("properties")
     if properties and "contents" in properties and "num_items" not in properties:
         properties["num_items"] = len(properties["contents"])

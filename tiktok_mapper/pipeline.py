@@ -2,9 +2,10 @@
 
 Words used here:
 
-- *source*: where events come from: how its body is read (a *reader*: parsed JSON → events
-  and envelope, see ``tiktok_mapper.body``), its input schema and the mapper for its shape
-  (``commandersact``, ``ga4``, ``tiktok``); see :func:`configure`.
+- *route*: how events come in: the path a sender posts to (``/commandersact``, ``/ga4``,
+  ``/tiktok``), named without its slash, with how its body is read (a *reader*: parsed JSON →
+  events and envelope, see ``tiktok_mapper.body``), its input schema and the mapper for its
+  shape; see :func:`configure`. (``event_source`` is only ever TikTok's: ``web``, ``app`` …)
 - *result*: one per input event, in input order, as the caller will read it:
   ``{"index", "status", …}``. Here the status is ``would_send``, ``skipped``, ``rejected`` or
   ``failed`` (a configuration error); a result is never changed once made: what delivery (or a
@@ -29,7 +30,7 @@ from tiktok_mapper import commandersact, ga4, match, sizing
 from tiktok_mapper.body import Body, events_body, parse_json, tiktok_request
 from tiktok_mapper.commandersact import CommandersAct
 from tiktok_mapper.config import SETTINGS as SHARED_SETTINGS
-from tiktok_mapper.config import Config, source_id
+from tiktok_mapper.config import Config, event_source_id
 from tiktok_mapper.config import from_environment as shared_settings
 from tiktok_mapper.flat import Flattened
 from tiktok_mapper.ga4 import FLATTENED, Ga4
@@ -49,7 +50,7 @@ class Mapper(Protocol):
 
 
 @dataclass(frozen=True)
-class Source:
+class Route:
     name: str
     schema: Schema
     mapper: Mapper
@@ -118,21 +119,19 @@ def from_environment(environment: Mapping[str, str]) -> Setup:
     )
 
 
-def configure(setup: Setup) -> dict[str, Source]:
+def configure(setup: Setup) -> dict[str, Route]:
     """Every route this setup serves, by route name."""
     shared = setup.config
     mapper = CommandersAct.configure(shared, setup.commandersact)
     return {
-        "commandersact": Source(
+        "commandersact": Route(
             "commandersact",
             schema("commandersact.schema.json"),
             mapper,
             flattened=mapper.flattened,
         ),
-        "ga4": Source(
-            "ga4", schema("ga4.schema.json"), Ga4(shared, setup.ga4), flattened=FLATTENED
-        ),
-        "tiktok": Source(
+        "ga4": Route("ga4", schema("ga4.schema.json"), Ga4(shared, setup.ga4), flattened=FLATTENED),
+        "tiktok": Route(
             "tiktok",
             schema("tiktok-input.schema.json"),
             PassThrough(shared),
@@ -143,7 +142,7 @@ def configure(setup: Setup) -> dict[str, Source]:
 
 
 def plan(
-    source: Source,
+    route: Route,
     events: Sequence[Any],
     config: Config,
     now: float,
@@ -164,7 +163,7 @@ def plan(
         if not isinstance(event, dict):
             result.update(status="rejected", errors=[{"path": "$", "message": "must be an object"}])
             continue
-        outcome = _checked_and_mapped(source, event, context)
+        outcome = _checked_and_mapped(route, event, context)
         if isinstance(outcome, Rejected):
             result.update(status="rejected", errors=at_most(outcome.errors, _more_errors))
             continue
@@ -176,8 +175,8 @@ def plan(
         match_keys.append((index, match.keys_of(data)))
         if outcome.warnings:
             result["warnings"] = at_most(outcome.warnings, _more_warnings)
-        event_source_id, variable = source_id(config, outcome.event_source)
-        if not event_source_id:
+        configured_id, variable = event_source_id(config, outcome.event_source)
+        if not configured_id:
             result.update(
                 status="failed",
                 error="misconfigured",
@@ -187,14 +186,14 @@ def plan(
         test_code = outcome.test_event_code or (
             config.test_event_code if outcome.event_source == "web" else None
         )
-        key = (outcome.event_source, event_source_id, test_code)
+        key = (outcome.event_source, configured_id, test_code)
         batch = groups.get(key)
         if batch is None or len(batch.events) >= MAX_EVENTS_PER_REQUEST:
-            batch = groups[key] = Batch(outcome.event_source, event_source_id, test_code)
+            batch = groups[key] = Batch(outcome.event_source, configured_id, test_code)
             batches.append(batch)
         batch.indices.append(index)
         batch.events.append(data)
-    said = source.envelope_warnings(envelope) if envelope and source.envelope_warnings else []
+    said = route.envelope_warnings(envelope) if envelope and route.envelope_warnings else []
     return Plan(results, batches, at_most(said, _more_warnings), match_keys)
 
 
@@ -214,10 +213,10 @@ def _more_warnings(count: int) -> str:
     return f"and {count} more warnings"
 
 
-def plan_body(source: Source, raw: bytes, config: Config, now: float) -> Plan:
+def plan_body(route: Route, raw: bytes, config: Config, now: float) -> Plan:
     """:func:`plan` for the raw bytes of a request body; raises ``BodyError`` when unreadable."""
-    body = source.read(parse_json(raw))
-    return plan(source, body.events, config, now, body.envelope)
+    body = route.read(parse_json(raw))
+    return plan(route, body.events, config, now, body.envelope)
 
 
 def would_send(plan: Plan) -> tuple[list[TikTokRequest], list[bytes]]:
@@ -244,10 +243,10 @@ def parts(batches: Sequence[Batch]) -> list[tuple[Batch, sizing.Part]]:
 
 
 def _checked_and_mapped(
-    source: Source, event: dict[str, Any], context: Context
+    route: Route, event: dict[str, Any], context: Context
 ) -> Mapped | Skipped | Rejected:
     """The event's flattened keys read (see ``tiktok_mapper.flat``), the event checked against
-    the source's schema, then mapped.
+    the route's schema, then mapped.
 
     Whatever goes wrong here is this event's alone: an unexpected exception (a shape no test
     foresaw) rejects the event with a rule that names the exception's type and where it was
@@ -255,10 +254,10 @@ def _checked_and_mapped(
     """
     try:
         read: list[str] = []
-        if source.flattened is not None:
-            event, read = source.flattened.unflatten(event)
-        errors = source.schema.errors(event)
-        outcome = Rejected(errors) if errors else source.mapper.map(event, context)
+        if route.flattened is not None:
+            event, read = route.flattened.unflatten(event)
+        errors = route.schema.errors(event)
+        outcome = Rejected(errors) if errors else route.mapper.map(event, context)
         if read and isinstance(outcome, Mapped):
             outcome.warnings[:0] = read
         return outcome

@@ -14,7 +14,7 @@ Words used here:
   with a million bad values costs what one with twenty does, and a rejected event about what
   an accepted one does.
 - *unknown key*: a key of an object in the instance that the schema's ``properties`` for that
-  object do not name (the lenient input schemas allow them; a source may warn about them).
+  object do not name (the lenient input schemas allow them; a route may warn about them).
 - *error*: ``{"path": "$.items[0].quantity", "message": "must be a whole number"}``. The message
   is built from the rule in the schema (keyword and its value), never from the submitted value,
   which the validator's own messages quote.
