@@ -56,6 +56,15 @@ def test_a_smart_mapped_value_of_the_wrong_kind_rejects_the_event(
     assert "jane@example.com" not in answer.get_data(as_text=True)
 
 
+def test_num_items_smart_mapped_to_a_count_sends_that_count(make_client):
+    """num_items has one rule: an array is counted, a whole number is taken as it is."""
+    client = make_client(
+        **COMPLETE, DRY_RUN="true", TIKTOK_SMART_MAPPING='{"properties.num_items": "cart.count"}'
+    )
+    answer = post(client, "/commandersact", {"event_name": "purchase", "cart": {"count": "3"}})
+    assert answer.get_json()["payloads"][0]["data"][0]["properties"]["num_items"] == 3
+
+
 def test_a_phone_with_the_international_prefix_00_needs_no_region(client):
     event = {"event_name": "contact", "id": "P-1", "user": {"phone": "0033 6 12 34 56 78"}}
     data = post(client, "/commandersact", event).get_json()["payloads"][0]["data"][0]

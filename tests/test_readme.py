@@ -35,7 +35,7 @@ def test_commandersact_event_table():
 
 def test_commandersact_field_tables():
     rows = table_rows("Commanders Act fields")
-    header = "| TikTok field | `items[]` source | sent for |"
+    header = "| TikTok field | `items[]` property | sent for |"
     split = rows.index(header)
     assert rows[:split] == [readme_row(row) for row in ROWS]
     assert rows[split + 1 :] == [readme_row(row) for row in CONTENTS]

@@ -57,3 +57,12 @@ def test_an_unknown_key_that_is_not_a_plain_name_is_not_quoted(client):
         "$.user[…] left out: not a field of TikTok's event"
         in answer.get_json()["results"][0]["warnings"]
     )
+
+
+def test_every_field_of_tiktoks_table_is_read_at_its_own_path(client):
+    """The /tiktok rows come from TikTok's table: properties.status, a field the Commanders Act
+    route sends, is read and sent like the others, with no warning."""
+    event = {"event": "CompletePayment", "event_id": "S-1", "properties": {"status": "completed"}}
+    answer = post(client, "/tiktok", event).get_json()
+    assert answer["payloads"][0]["data"][0]["properties"] == {"status": "completed"}
+    assert "warnings" not in answer["results"][0]

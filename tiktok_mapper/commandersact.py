@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from tiktok_mapper import normalize as n
@@ -255,7 +256,7 @@ class CommandersAct:
         consent = self.consent(event)
         if consent is not None:
             return consent
-        tags = frozenset({event_source, f"{event_source}:{self.platform(event)}"})
+        tags = _tags(event_source, self.platform(event))
         built = assemble(self.table, event, tags, context)
         needed = self.required.get(event_source)
         if needed and missing(built.data, needed[0]):
@@ -324,6 +325,12 @@ class CommandersAct:
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()
         return "other"
+
+
+@lru_cache(maxsize=64)
+def _tags(event_source: str, platform: str) -> frozenset[str]:
+    """The tags of an event (see the module's words); cached: a batch repeats a few."""
+    return frozenset({event_source, f"{event_source}:{platform}"})
 
 
 def _category(value: Any) -> str | None:

@@ -170,8 +170,11 @@ def query_param(url: str, name: str) -> str | None:
         key, _, value = pair.partition("=")
         # Only a key as long as the name, or as its percent-encoding, can decode to it: the
         # others are not decoded (a URL of thousands of "%" keys must not cost a decode each).
-        if value and len(name) <= len(key) <= 3 * len(name) and unquote_plus(key) == name:
-            return unquote_plus(value)  # like parse_qs, blank values are skipped
+        if value and (
+            key == name or (len(name) < len(key) <= 3 * len(name) and unquote_plus(key) == name)
+        ):
+            # like parse_qs, blank values are skipped; most values have nothing to decode
+            return value if "%" not in value and "+" not in value else unquote_plus(value)
     return None
 
 
@@ -355,18 +358,22 @@ class Table:
     def nodes_of(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Each node of ``event`` by node number: the object it holds, or :data:`NOTHING`
         (absent, or not an object), so that reading a value from a node is one ``get``."""
-        found: list[Any] = [None, event]  # what each node holds
         objects: list[dict[str, Any]] = [NOTHING, event]
+        arrays: dict[int, list[Any]] = {}  # the nodes that hold an array, for their elements
         for parent, key, index in self.nodes:
-            node = found[parent]
+            if index is None:
+                node = objects[parent].get(key)
+            else:  # an element: of an array, or the key "0" of an object
+                array = arrays.get(parent)
+                node = array[index] if array is not None and index < len(array) else None
+                if array is None:
+                    node = objects[parent].get(key)
             if type(node) is dict:
-                node = node.get(key)
-            elif index is not None and type(node) is list and index < len(node):
-                node = node[index]
+                objects.append(node)
             else:
-                node = None
-            found.append(node)
-            objects.append(node if type(node) is dict else NOTHING)
+                if type(node) is list:
+                    arrays[len(objects)] = node
+                objects.append(NOTHING)
         return objects
 
 

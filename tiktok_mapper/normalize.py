@@ -131,7 +131,7 @@ def _hash_with(prepare: Callable[[str], str]) -> Normaliser:
 
     def hashed(text: str) -> str | None:
         prepared = prepare(text)
-        return sha256_hex(prepared) if prepared else None
+        return hashlib.sha256(prepared.encode("utf-8")).hexdigest() if prepared else None
 
     return _unless_hashed(hashed)
 

@@ -171,7 +171,7 @@ def plan(
             result.update(status="skipped", reason=outcome.reason)
             continue
         data = outcome.data
-        result.update(event=data["event"], event_id=data["event_id"])
+        result["event"], result["event_id"] = data["event"], data["event_id"]
         match_keys.append((index, match.keys_of(data)))
         if outcome.warnings:
             result["warnings"] = at_most(outcome.warnings, _more_warnings)
