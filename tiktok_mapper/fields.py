@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 from urllib.parse import unquote, unquote_plus, urlsplit
 
@@ -48,6 +49,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # and the rest are left out with a warning.
 MAX_USER_VALUES = 20
 NOTHING: dict[str, Any] = {}  # an absent node: every key reads as absent; never written
+CENT = Decimal("0.01")
 MAX_ELEMENTS = 1000  # elements of a list field (items), as the input schemas allow
 
 
@@ -595,14 +597,20 @@ def finish_properties(data: dict[str, Any], warnings: list[str]) -> None:
 
 def sum_value(data: dict[str, Any], warnings: list[str]) -> None:
     """No value given, but priced contents: the sum of price * quantity (1 when not given),
-    to 2 decimals; left out, with a warning, when it is beyond what TikTok takes."""
+    to 2 decimals, half a cent up; left out, with a warning, when it is beyond what TikTok
+    takes."""
     properties = data.get("properties")
     if not properties or "value" in properties:
         return
     priced = [c for c in properties.get("contents", ()) if "price" in c]
-    if priced:
-        total = round(sum(c["price"] * c.get("quantity", 1) for c in priced), 2)
-        if abs(total) <= MAX_AMOUNT:
-            properties["value"] = total
-        else:
-            warnings.append("properties.value left out: the sum of the contents is beyond 10^15")
+    if not priced:
+        return
+    total = sum(c["price"] * c.get("quantity", 1) for c in priced)
+    if abs(total) > MAX_AMOUNT:
+        warnings.append("properties.value left out: the sum of the contents is beyond 10^15")
+        return
+    if type(total) is float:
+        # Rounded as the decimal the sum is written as: 2.675 is 2.67499… in binary, which
+        # round() would make 2.67; a sender who wrote 2.675 expects 2.68.
+        total = float(Decimal(repr(total)).quantize(CENT, ROUND_HALF_UP))
+    properties["value"] = total
