@@ -14,7 +14,9 @@ Words used here:
   ``properties.contents`` the rows of each element. How the value is then normalised, hashed
   or sent as a list is the field's rule in ``tiktok_mapper.events_api``, written once.
 - *table*: a route's rows joined with TikTok's rules, made ready once per configuration
-  (:class:`Table`); a *step* is one of its rows so joined.
+  (:class:`Table`); a *step* is one of its rows so joined. A *node* of a table is an object
+  on the way to the values it reads (``context.device``): read once an event, then each
+  *plain path* (a :class:`Path` that ends in a key) is one ``get`` from its node.
 - *list field*: a field TikTok wants as an array of strings (``user.email``); the input may be
   one value or an array of values, each normalised on its own, repeats sent once; a user field
   reads at most :data:`MAX_USER_VALUES` of them.

@@ -124,8 +124,8 @@ class FakeTikTok(LoopbackServer):
         code = reply.body.get("code") if isinstance(reply.body, dict) else None
         if reply.status == 200 and type(code) is int and code == 0:
             self.accept(request.json())
-        if fault == "slow":
-            reply.delay = self.faults.slow_seconds  # type: ignore[union-attr]
+        if fault == "slow" and self.faults is not None:  # a fault is drawn from faults only
+            reply.delay = self.faults.slow_seconds
         reply.drop = fault == "dropped"
         return reply
 
