@@ -125,9 +125,9 @@ def test_an_event_that_breaks_the_mapping_is_rejected_alone():
                 raise KeyError("jane@example.com")  # a message that quotes a value
             return Mapped("web", {"event": "Purchase", "event_id": "1"})
 
-    source = pipeline.Route("test", schema("tiktok-input.schema.json"), Fragile())
+    route = pipeline.Route("test", schema("tiktok-input.schema.json"), Fragile())
     events = [{"event": "a"}, {"event": "b", "boom": True}, {"event": "c"}]
-    plan = pipeline.plan(source, events, Config(pixel_id="C1"), 1_700_000_000.0)
+    plan = pipeline.plan(route, events, Config(pixel_id="C1"), 1_700_000_000.0)
     statuses = [result["status"] for result in plan.results]
     assert statuses == ["would_send", "rejected", "would_send"]
     (error,) = plan.results[1]["errors"]

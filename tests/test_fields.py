@@ -122,10 +122,50 @@ def test_fields_come_in_tiktoks_order_whatever_the_rows_order():
 
 
 def test_a_row_for_a_field_tiktok_does_not_have_is_refused_when_the_table_is_made():
-    with pytest.raises(ValueError, match=r"user\.mail is not a field of TikTok.s event"):
+    with pytest.raises(
+        ValueError, match=r"user\.mail is not a field of TikTok.s event or of a content"
+    ):
         Table((Row(paths("mail"), "user.mail"),), RULE)
 
 
 def test_a_default_is_only_for_a_field_sent_for_every_event():
     with pytest.raises(ValueError, match="a default is for a field sent for every event"):
         Table((Row(paths("k"), "properties.content_type", WEB, default="product"),), RULE)
+
+
+def test_an_error_names_the_path_the_value_came_from_even_inside_first_of():
+    rows = (Row((FirstOf(Path("page.url"), Path("url")),), "page.url"),)
+    assert applied(rows, {"url": 5.5})[0] == {"page": {"url": "5.5"}}
+    assert applied(rows, {"url": ["a"]})[2] == [
+        {"path": "$.url", "message": "must be a string or a number"}
+    ]
+
+
+def test_a_first_getter_that_is_called_is_tried_before_the_others():
+    rows = (Row(paths("crm.emails.0", "user.email"), "user.email"),)  # a smart-mapped path first
+    both = {"crm": {"emails": ["test@example.com"]}, "user": {"email": "x@example.com"}}
+    assert applied(rows, both)[0] == {"user": {"email": [EMAIL_HASH]}}
+    assert applied(rows, {"crm": {"emails": []}, "user": {"email": "test@example.com"}})[0] == {
+        "user": {"email": [EMAIL_HASH]}
+    }
+
+
+def test_indices_nest():
+    rows = (Row(paths("a.0.1.x"), "user.city"),)
+    assert applied(rows, {"a": [[{}, {"x": "Lyon"}]]})[0] == {"user": {"city": "lyon"}}
+    assert applied(rows, {"a": [[{"x": "Lyon"}]]})[0] == {}
+
+
+def test_notes_come_in_tiktoks_order_whatever_the_rows_order():
+    rows = (Row(paths("v"), "properties.value"), Row(paths("t"), "event_time"))
+    errors = applied(rows, {"v": "ten", "t": "yesterday"})[2]
+    assert [error["path"] for error in errors] == ["$.t", "$.v"]
+
+
+def test_no_event_writes_into_the_absent_node():
+    """Absent nodes all read one shared empty object, which is only ever read."""
+    import tiktok_mapper.fields as fields
+
+    rows = (Row(paths("a.b.c"), "user.city"), Row(paths("a.b.d", "e"), "user.state"))
+    applied(rows, {"a": None, "e": "x"})
+    assert fields.NOTHING == {}

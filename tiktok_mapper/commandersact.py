@@ -4,13 +4,16 @@ Words used here (the seed is Commanders Act's "TikTok Events API" destination pa
 
 - *Commanders Act event*: one Platform X event object (``event_name``, ``user``, ``items``,
   ``context``, ``partners.tiktok`` …), valid against ``schemas/commandersact.schema.json``.
-- *event source*: TikTok's ``web``, ``app``, ``offline`` or ``crm``. ``offline`` and ``crm``
+- *event_source*: TikTok's ``web``, ``app``, ``offline`` or ``crm``. ``offline`` and ``crm``
   events take their names from the web column of :data:`EVENTS`.
 - *smart field*: a value the operator points at a path of their own data layer through
   ``TIKTOK_SMART_MAPPING``: ``event_source``, ``experience_type``, ``device_platform``. The same
   setting may also point any TikTok field of :data:`ROWS` at another input path.
-- *tags*: the event source, plus ``app:ios`` or ``app:android`` for app events from such a
+- *tags*: the event_source, plus ``app:ios`` or ``app:android`` for app events from such a
   device; a field is sent when the event has one of its tags.
+- *seed's notes*: the numbers in brackets in the comments of the tables, as the destination
+  page numbers its notes: see the legend above :data:`ROWS` (the event table has notes of its
+  own, named "event table note").
 """
 
 from __future__ import annotations
@@ -73,8 +76,8 @@ EVENTS: dict[str, tuple[str | None, str | None]] = {
     "loan_approval":          (None,                   "LoanApproval"),
     "loan_disbursal":         (None,                   "LoanDisbursal"),
     "login":                  (None,                   "Login"),
-    "page_view":              ("ViewContent",          "ViewContent"),  # [3] see VIEW_CONTENT
-    "view_item":              ("ViewContent",          "ViewContent"),  # [3] see VIEW_CONTENT
+    "page_view":              ("ViewContent",          "ViewContent"),  # event table note 3: VIEW_CONTENT
+    "view_item":              ("ViewContent",          "ViewContent"),  # event table note 3: VIEW_CONTENT
     "rate":                   (None,                   "Rate"),
     "schedule":               ("Schedule",             None),
     "search":                 ("Search",               "Search"),
@@ -86,7 +89,8 @@ EVENTS: dict[str, tuple[str | None, str | None]] = {
     "unlock_achievement":     (None,                   "UnlockAchievement"),
 }  # fmt: skip
 
-# [3] Which of page_view and view_item send ViewContent, by TIKTOK_VIEW_CONTENT_EVENTS.
+# Event table note 3: which of page_view and view_item send ViewContent, by
+# TIKTOK_VIEW_CONTENT_EVENTS.
 VIEW_CONTENT = {
     "page_view": frozenset({"page_view"}),
     "view_item": frozenset({"view_item"}),
@@ -105,6 +109,15 @@ IOS = frozenset({"app:ios"})
 ANDROID = frozenset({"app:android"})
 APP = frozenset({"app"})
 CRM = frozenset({"crm"})
+
+# The seed's notes on its field rows, in short:
+# [*] TikTok needs it. [1] web, app, offline or crm: see event_source(). [2] see EVENTS.
+# [3] the time of the request when absent. [4] deduplicates with the pixel's event of the same
+# id. [5] else the ttclid cookie, else the page URL's ttclid. [6] hashed with SHA-256 when sent
+# in clear. [7] else the _ttp cookie. [8] for iOS devices only. [9] one of TikTok's five ATT
+# statuses. [10] for Android devices only. [11] app events need it. [12] E.164. [13] a BCP 47
+# language tag. [14] limited data use. [15] product or product_group, product when absent.
+# [16] the ids also make content_ids. [17] web events only.
 
 # Commanders Act property, first found wins                                 TikTok property   sent for      # seed's notes
 # items.X.…                                                                properties.contents.X.…

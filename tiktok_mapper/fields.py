@@ -52,7 +52,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_USER_VALUES = 20
 NOTHING: dict[str, Any] = {}  # an absent node: every key reads as absent; never written
 CENT = Decimal("0.01")
-MAX_ELEMENTS = 1000  # elements of a list field (items), as the input schemas allow
+MAX_ELEMENTS = 1000  # elements of the array read for properties.contents, as the schemas allow
 
 
 def is_index(key: str) -> bool:
@@ -289,6 +289,8 @@ class Step:
     def __init__(self, row: Row, rule: Rule, reads: tuple[Read, ...]) -> None:
         if row.default is not None and row.sent_for != ALL:
             raise ValueError(f"{row.field}: a default is for a field sent for every event")
+        if (rule.form == CONTENTS) != bool(row.each):
+            raise ValueError(f"{row.field}: rows for each content go with properties.contents only")
         self.field = row.field
         self.node, self.key, call, self.label = reads[0]
         later = reads if call is not None else reads[1:]
@@ -329,7 +331,7 @@ class Table:
     def __init__(self, rows: Sequence[Row], rules: Mapping[str, Rule]) -> None:
         for row in rows:
             if row.field not in rules:
-                raise ValueError(f"{row.field} is not a field of TikTok's event")
+                raise ValueError(f"{row.field} is not a field of TikTok's event or of a content")
         position = {name: index for index, name in enumerate(rules)}
         # node 0 is no node (None), node 1 the event; every other is (its parent node, key,
         # array index or None), after its parent
@@ -442,10 +444,10 @@ def _fill(
             if step.sent_for is not None and step.sent_for.isdisjoint(tags):
                 continue
             if step.each is not None:
-                _assemble_list(step, step.each, value, label, tags, context, data, result)
+                _assemble_contents(step, step.each, value, label, tags, context, data, result)
                 continue
             if step.many and type(value) is list:
-                _assemble_many(step, value, label, context, data, result)
+                _assemble_list_field(step, value, label, context, data, result)
                 continue
         # _normalised, written out: a call less for almost every value mapped
         try:
@@ -482,7 +484,7 @@ def _normalised(
     return None
 
 
-def _assemble_list(
+def _assemble_contents(
     step: Step,
     table: Table,
     elements: Any,
@@ -522,7 +524,7 @@ def _assemble_list(
         _put(data, step, built)
 
 
-def _assemble_many(
+def _assemble_list_field(
     step: Step,
     values: list[Any],
     label: str,

@@ -123,7 +123,7 @@ TIKTOK_EVENTS = [
     {"event": "Purchase", "event_id": "IN-TT-1", "user": {"email": PERSONAL["email"]}},
     {"event": "Purchase", "event_id": "IN-TT-2", "user": {"email": {"a": PERSONAL["email"]}}},
 ]
-# Per source: a body of one good event and one the route rejects, and where the rejection is.
+# Per route: a body of one good event and one the route rejects, and where the rejection is.
 INPUTS = {
     "commandersact": (
         [personal_event("IN-CA-1"), {"event_name": "purchase", "id": "IN-CA-2", "value": "ten"}],
@@ -137,10 +137,10 @@ INPUTS = {
 }
 
 
-@pytest.mark.parametrize("source", INPUTS)
-def test_an_input_message_is_delivered_like_a_request_to_its_route(live, tiktok, capsys, source):
-    body, rejected_path = INPUTS[source]
-    push = envelope(json.dumps(body).encode(), source=source)
+@pytest.mark.parametrize("route", INPUTS)
+def test_an_input_message_is_delivered_like_a_request_to_its_route(live, tiktok, capsys, route):
+    body, rejected_path = INPUTS[route]
+    push = envelope(json.dumps(body).encode(), source=route)  # the attribute names the route
     answer = post(live, "/pubsub", push)
     assert answer.status_code == 200  # acknowledged: the rejected event can never be sent
     assert [r["status"] for r in answer.get_json()["results"]] == ["sent", "rejected"]
@@ -155,7 +155,7 @@ def test_an_input_message_is_delivered_like_a_request_to_its_route(live, tiktok,
     assert PERSONAL["email"] not in text
     assert '"ten"' not in text
     (request_line,) = [e for e in lines if "http_status" in e]
-    assert request_line["pubsub"]["input"] == source
+    assert request_line["pubsub"]["input"] == route
 
 
 def test_an_input_message_in_dry_run_is_mapped_and_acknowledged(make_live, tiktok):

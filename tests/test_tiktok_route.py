@@ -1,4 +1,4 @@
-"""The ``/tiktok`` pass-through through the real entry point: golden fixtures in
+"""The /tiktok route (TikTok pass-through) through the real entry point: golden fixtures in
 ``tests/fixtures/tiktok`` (see ``tests/golden.py``), and the body-level refusals."""
 
 from __future__ import annotations
