@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.conftest import COMPLETE, post
+from tests.conftest import COMPLETE, ROOT, post
 from tests.golden import fixtures, load, run
-from tiktok_mapper.commandersact import EVENTS
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("path", fixtures("commandersact"), ids=lambda path: path.stem)
@@ -14,10 +17,36 @@ def test_golden(make_client, path):
     run(make_client, "/commandersact", load(path))
 
 
-@pytest.mark.parametrize("name", sorted(EVENTS))
+def readme_event_table() -> dict[str, tuple[str | None, str | None]]:
+    """The README's "Commanders Act events" table: event_name → (web, app), ``None`` for a dash.
+
+    The expected names come from the README, the operator's documentation, not from the code's
+    own table: a row changed in the code alone fails here (``tests/test_readme.py`` checks the
+    two tables match; this test checks what the function really sends)."""
+    section = README[README.index("### Commanders Act events") :]
+    section = section[: section.index("\n### ")]
+    cell = r"(`[A-Za-z]+`|\u2013)"
+    rows = re.findall(rf"^\| `([a-z_]+)` \| {cell} \| {cell} \|$", section, re.M)
+    return {name: (_name(web), _name(app)) for name, web, app in rows}
+
+
+def _name(cell: str) -> str | None:
+    return None if cell == "\u2013" else cell.strip("`")
+
+
+README_EVENTS = readme_event_table()
+
+
+def test_the_readme_event_table_is_read_whole():
+    assert len(README_EVENTS) == 39
+    assert README_EVENTS["purchase"] == ("CompletePayment", "Checkout")
+    assert README_EVENTS["achieve_level"] == (None, "AchieveLevel")
+
+
+@pytest.mark.parametrize("name", sorted(README_EVENTS))
 @pytest.mark.parametrize("source", ["web", "app"])
-def test_each_row_of_the_event_table(client, name, source):
-    web, app = EVENTS[name]
+def test_each_row_of_the_readme_event_table(client, name, source):
+    web, app = README_EVENTS[name]
     expected = app if source == "app" else web
     if name == "page_view":
         expected = None  # [3]: by default only view_item sends ViewContent
