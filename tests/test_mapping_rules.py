@@ -446,3 +446,62 @@ def test_more_than_10_unknown_fields_are_named_then_counted():
         *[f"$.k{n:02} left out: not a field of TikTok's event" for n in range(10)],
         "and 3 more fields left out: not fields of TikTok's event",
     ]
+
+
+# --- flattened keys -------------------------------------------------------------------------
+
+FLAT_READ = "$: flattened keys read as nested objects and arrays"
+
+
+def test_commanders_act_flattened_consent_categories_are_read_as_their_array():
+    event = {"event_name": "search", "id": "1",
+             "user_consent_categories_0": "9", "user_consent_categories_1": "4"}  # fmt: skip
+    result = one("commandersact", event, TIKTOK_CONSENT_CATEGORIES="4")
+    assert (result["status"], result["warnings"]) == ("would_send", [FLAT_READ])
+    event["user_consent_categories_1"] = "5"
+    assert one("commandersact", event, TIKTOK_CONSENT_CATEGORIES="4")["status"] == "skipped"
+
+
+def test_flattened_keys_that_cannot_be_read_are_named_by_their_root_only():
+    event = {"event_name": "search", "id": "1", "user_consent_categories_0_x": "4",
+             "user_consent_categories_x": "4", "items_x": 1}  # fmt: skip
+    assert one("commandersact", event)["warnings"] == [
+        "$.user_* left out: a flattened shape this function does not read",
+        "$.items_* left out: a flattened shape this function does not read",
+    ]
+
+
+def test_a_value_already_nested_wins_over_its_flattened_key():
+    event = {"event_name": "search", "id": "1", "user": {"email": "a@b.co"},
+             "user_email": "John.Doe@Example.com", "user_city": "Paris"}  # fmt: skip
+    result = one("commandersact", event)
+    assert result["data"]["user"] == {
+        "email": ["80305c9bb1bb2480e03894350e0a8a366dcbdeb302e69e0817aa0743abd77054"],
+        "city": "paris",
+    }
+    assert result["warnings"] == [FLAT_READ]
+    event["user"] = "x"  # not an object: it wins too, and the schema says what is wrong
+    assert one("commandersact", event)["errors"] == [
+        {"path": "$.user", "message": "must be an object"}
+    ]
+
+
+def test_flattened_items_dotted_and_underscored_make_one_array_in_index_order():
+    event = {"event_name": "search", "id": "1", "items.1.product.name": "N", "items_1_id": "B",
+             "items_0_product_price": "2", "items_0_quantity": 3}  # fmt: skip
+    assert one("commandersact", event)["data"]["properties"]["contents"] == [
+        {"price": 2.0, "quantity": 3, "content_type": "product"},
+        {"content_id": "B", "content_name": "N", "content_type": "product"},
+    ]
+
+
+def test_ga4_flattened_arrays():
+    event = {"event_name": "add_to_cart", "user_data_address_0_city": "Paris",
+             "user_data_address_0_first_name": "John", "items_0_item_id": "A",
+             "items_0_price": 2, "tt_contents_0_content_id": "T"}  # fmt: skip
+    data = one("ga4", event)["data"]
+    assert data["user"] == {
+        "first_name": "96d9632f363564cc3032521409cf22a852f2032eec099ed5967c0d000cec607a",
+        "city": "paris",
+    }
+    assert data["properties"]["contents"] == [{"content_id": "T", "content_type": "product"}]
