@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import COMPLETE
+from tests.dryrun import dry_run
 from tiktok_mapper.config import ConfigError
 from tiktok_mapper.pipeline import from_environment
 
@@ -80,3 +81,27 @@ def test_a_standard_name_in_another_casing_is_written_in_tiktoks():
         {"TIKTOK_EVENT_MAPPING": '{"purchase": "completepayment", "optin": "Newsletter_Optin"}'}
     ).config
     assert config.event_mapping == {"purchase": "CompletePayment", "optin": "Newsletter_Optin"}
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"TIKTOK_EVENT_MAPPING": '{"purchase": true}'}, "TIKTOK_EVENT_MAPPING maps 'purchase' to an invalid TikTok event name: use null, or up to 50 letters, digits, '_' or '-' starting with a letter"),
+        ({"TIKTOK_EVENT_MAPPING": "[" * 100_000}, "TIKTOK_EVENT_MAPPING must be a JSON object"),
+        ({"TIKTOK_DEFAULT_PHONE_REGION": "France"}, "TIKTOK_DEFAULT_PHONE_REGION must be a two-letter country code such as FR or US"),
+        ({"TIKTOK_PIXEL_ID": "C" * 10_001}, "TIKTOK_PIXEL_ID must be at most 10000 characters long"),
+        ({"TIKTOK_GA4_PURCHASE_EVENT": "Buy"}, "TIKTOK_GA4_PURCHASE_EVENT must be one of PlaceAnOrder, CompletePayment"),
+        ({"TIKTOK_SMART_MAPPING": '{"user.email": " "}'}, "TIKTOK_SMART_MAPPING maps 'user.email' to something that is not a dotted input path"),
+        ({"TIKTOK_GA4_REQUIRE_AD_STORAGE": "2"}, "TIKTOK_GA4_REQUIRE_AD_STORAGE must be true or false"),
+    ],
+)  # fmt: skip
+def test_the_whole_message_of_a_bad_mapping_setting(environment, message):
+    with pytest.raises(ConfigError) as raised:
+        from_environment(environment)
+    assert str(raised.value) == message
+
+
+def test_a_pixel_id_of_10000_characters_is_sent_trimmed():
+    pixel = " " + "C" * 10_000 + " "
+    _, payloads = dry_run("tiktok", {"event": "Search"}, TIKTOK_PIXEL_ID=pixel)
+    assert payloads[0]["event_source_id"] == "C" * 10_000
