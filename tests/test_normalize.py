@@ -193,3 +193,103 @@ def test_derived_event_id_is_the_hash_of_canonical_json():
     assert n.derived_event_id(event) == expected
     assert n.derived_event_id(json.loads(json.dumps(event))) == expected
     assert n.derived_event_id({**event, "b": 2}) != expected
+
+
+# The rule each refusal names: what the answer's error or warning says, word for word.
+@pytest.mark.parametrize(
+    ("normaliser", "value", "refusal", "rule"),
+    [
+        (n.text, "x" * 10_001, n.Invalid, "must be at most 10000 characters long"),
+        (n.text, True, n.Invalid, "must be a string or a number"),
+        (n.hash_email, {"a": 1}, n.Invalid, "must be a string or a number"),
+        (n.number, "€9.99", n.Invalid, "must be a number or a numeric string"),
+        (n.number, True, n.Invalid, "must be a number"),
+        (n.number, 10**15 + 1, n.Invalid, "must be a number below 10^15"),
+        (n.number, -(10**15) - 1, n.Invalid, "must be a number below 10^15"),
+        (n.number, 1.5e15, n.Invalid, "must be a finite number below 10^15"),
+        (n.number, "1e16", n.Invalid, "must be a finite number below 10^15"),
+        (n.integer, 2.5, n.Invalid, "must be a whole number"),
+        (n.integer, "7.25", n.Invalid, "must be a whole number"),
+        (n.count, 3, n.Invalid, "must be an array"),
+        (n.flag, "sometimes", n.Invalid, "must be true or false"),
+        (n.event_time, "soon", n.Invalid, "must be Unix time or an ISO 8601 date-time"),
+        (n.event_time, [1], n.Invalid, "must be Unix time or an ISO 8601 date-time"),
+        (n.event_time, 0.99, n.Invalid, "must be a time after 1970"),
+        (n.event_time, "1969-12-31T23:59:59Z", n.Invalid, "must be a time after 1970"),
+        (n.hash_phone, "z" * 64, n.LeftOut, "is not a phone number"),
+        (n.hash_phone, "06 12 34 56 78", n.LeftOut, "has no country code and TIKTOK_DEFAULT_PHONE_REGION is not set"),
+        (n.hash_phone, "+1 2", n.LeftOut, "is not a phone number"),
+        (n.hash_phone, "+134234325", n.LeftOut, "is not a valid phone number"),
+        (n.idfa, "not-an-id!", n.LeftOut, "is not an advertising id (hex digits and dashes) or its SHA-256"),
+        (n.gaid, "g" * 64, n.LeftOut, "is not an advertising id (hex digits and dashes) or its SHA-256"),
+        (n.currency, "XXX", n.LeftOut, "is not a currency TikTok accepts"),
+        (n.att_status, "maybe", n.LeftOut, "is not one of AUTHORIZED, DENIED, NOT_APPLICABLE, NOT_DETERMINED, RESTRICTED"),
+        (n.content_type, "sku", n.LeftOut, "is not product or product_group"),
+    ],
+)  # fmt: skip
+def test_the_rule_a_refused_value_breaks(normaliser, value, refusal, rule):
+    with pytest.raises(refusal) as refused:
+        normaliser(value, NOW)
+    assert str(refused.value) == rule
+
+
+@pytest.mark.parametrize(
+    ("normaliser", "value", "context", "expected"),
+    [
+        (n.text, "x" * 10_000, NOW, "x" * 10_000),
+        (n.text, 0, NOW, "0"),
+        (n.text, "", NOW, None),
+        (n.text, 1e16, NOW, "1e+16"),  # past 10^16 a float is no exact id
+        (n.text, 9999999999999998.0, NOW, "9999999999999998"),
+        (n.text, -3.0, NOW, "-3"),
+        (n.text, 12345.5, NOW, "12345.5"),
+        (n.identifier, "  ", NOW, None),
+        (n.place, "!!", NOW, None),
+        (n.hash_zip, "SW1A 1AA", NOW, "830e1d4b9838bab1f5c2acdb23e0b502ff13a9832c4632e8d67a1d43d3b7f614"),
+        (n.hash_phone, "   ", FR, None),
+        (n.hash_phone, "0612345678", FR, "42d573cfc315801d4cd8eddd5416b416a0bf298b9b9e12d6b07442c91db42bd8"),
+        (n.number, 10**15, NOW, 10**15),
+        (n.number, -1e15, NOW, -1e15),
+        (n.number, " 1e15 ", NOW, 1e15),
+        (n.number, ".5", NOW, 0.5),
+        (n.integer, "-3", NOW, -3),
+        (n.flag, " YES ", NOW, True),
+        (n.flag, "No", NOW, False),
+        (n.flag, 0, NOW, False),
+        (n.count, [1, 2], NOW, 2),
+        (n.event_time, 1, NOW, 1),
+        (n.event_time, 1.5, NOW, 1),
+        (n.event_time, 99_999_999_999, NOW, 1767225600),  # seconds, in the future: now
+        (n.event_time, 100_000_000_000, NOW, 100_000_000),  # from 10^11: milliseconds
+        (n.event_time, 99_999_999_999_999, NOW, 1767225600),  # milliseconds, in the future
+        (n.event_time, 100_000_000_000_000, NOW, 100_000_000),  # from 10^14: microseconds
+        (n.event_time, "2025-04-18T05:53:39z", NOW, 1744955619),
+        (n.event_time, " 1744955619 ", NOW, 1744955619),
+    ],
+)  # fmt: skip
+def test_normalised_values_at_the_edges(normaliser, value, context, expected):
+    got = normaliser(value, context)
+    assert (got, type(got)) == (expected, type(expected))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (" Purchase ", ("Purchase", None)),
+        ("purchase", ("Purchase", "sent as TikTok's Purchase (names are case sensitive)")),
+        ("LAUNCHAPP", ("LaunchAPP", "sent as TikTok's LaunchAPP (names are case sensitive)")),
+        ("My_Event-2", ("My_Event-2", None)),
+        ("A" * 50, ("A" * 50, None)),
+    ],
+)
+def test_explicit_event_names(name, expected):
+    assert n.explicit_event_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["A" * 51, "9Lives", "_x", "Buy now", "", "é"])
+def test_explicit_event_names_refused(name):
+    with pytest.raises(n.Invalid) as refused:
+        n.explicit_event_name(name)
+    assert str(refused.value) == (
+        "must be at most 50 letters, digits, '_' or '-', starting with a letter"
+    )
