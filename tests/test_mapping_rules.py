@@ -505,3 +505,51 @@ def test_ga4_flattened_arrays():
         "city": "paris",
     }
     assert data["properties"]["contents"] == [{"content_id": "T", "content_type": "product"}]
+
+
+# --- values read from URLs and lists --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "ttclid"),
+    [
+        ("https://x.example/?ttclid=A#frag", "A"),
+        ("https://x.example/?ttclid=abc==", "abc=="),
+        ("https://x.example/?ttclid=a+b%20c", "a b c"),
+        ("https://x.example/?ttclid=&ttclid=SECOND", "SECOND"),  # blank values are skipped
+        ("https://x.example/ttclid/?%74%74%63%6C%69%64=ENC", "ENC"),  # the name percent-encoded
+        ("https://x.example/p?a=1?ttclid=NO", None),  # part of the value of a
+        ("https://x.example/#?ttclid=F", None),  # in the fragment
+        ("https://x.example/?xttclid=X", None),
+    ],
+)
+def test_the_click_id_read_from_the_page_url(url, ttclid):
+    data = one("tiktok", {"event": "Search", "event_id": "1", "page": {"url": url}})["data"]
+    assert data.get("user", {}).get("ttclid") == ttclid
+
+
+def test_a_list_value_is_read_value_by_value_and_repeats_are_sent_once():
+    event = {"event": "Search", "event_id": "1", "user": {"email": [None, "a@b.co", "A@B.CO "]}}
+    data = one("tiktok", event)["data"]
+    assert data["user"] == {
+        "email": ["80305c9bb1bb2480e03894350e0a8a366dcbdeb302e69e0817aa0743abd77054"]
+    }
+
+
+def test_a_value_of_a_smart_mapped_list_that_is_not_text_rejects_the_event():
+    event = {"event_name": "search", "id": "1", "crm": {"mails": ["a@b.co", True]}}
+    result = one("commandersact", event, TIKTOK_SMART_MAPPING='{"user.email": "crm.mails"}')
+    assert without_data(result) == {
+        "index": 0,
+        "status": "rejected",
+        "errors": [{"path": "$.crm.mails[1]", "message": "must be a string or a number"}],
+    }
+
+
+def test_a_user_field_reads_20_values_and_leaves_out_the_rest_with_a_warning():
+    emails = [f"u{n}@b.co" for n in range(21)]
+    result = one("tiktok", {"event": "Search", "event_id": "1", "user": {"email": emails[:20]}})
+    assert (len(result["data"]["user"]["email"]), "warnings" in result) == (20, False)
+    result = one("tiktok", {"event": "Search", "event_id": "1", "user": {"email": emails}})
+    assert len(result["data"]["user"]["email"]) == 20
+    assert result["warnings"] == ["user.email left out after 20 values: $.user.email holds 21"]

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dryrun import dry_run
-from tiktok_mapper import report
+from tests.conftest import COMPLETE
+from tests.dryrun import NOW, dry_run
+from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
+from tiktok_mapper.config import from_environment
 from tiktok_mapper.report import TikTokRequest
+from tiktok_mapper.schemas import schema
 
 PIXEL = "CPIXEL0000000000000A"
 # '{"event_source":"web","event_source_id":"CPIXEL0000000000000A","data":[' and ']}': 73 bytes
@@ -203,6 +206,29 @@ def test_what_is_not_an_object_is_rejected_and_the_rest_goes():
     ]  # fmt: skip
     assert (answer["received"], answer["rejected"], answer["would_send"]) == (3, 2, 1)
     assert report.http_status(answer) == 207
+
+
+def test_an_event_that_breaks_the_mapping_names_the_line_that_raised():
+    """The innermost frame: where the exception was raised, not where it was called from."""
+
+    def deep(event: dict[str, object]) -> None:
+        raise KeyError(event["event"])  # the line named
+
+    class Fragile:
+        def map(self, event: dict[str, object], context: object) -> None:
+            deep(event)
+
+    line = deep.__code__.co_firstlineno + 1
+    source = pipeline.Source("test", schema("tiktok-input.schema.json"), Fragile())
+    config = from_environment(COMPLETE)
+    plan = pipeline.plan(source, [{"event": "jane@example.com"}], config, NOW)
+    assert plan.results[0]["errors"] == [
+        {
+            "path": "$",
+            "message": f"could not be mapped (KeyError at test_pipeline_rules.py:{line}): "
+            "please report this event's shape",
+        }
+    ]
 
 
 # --- the body --------------------------------------------------------------------------------
