@@ -417,3 +417,52 @@ def test_match_names_the_first_20_unmatched_events_and_counts_the_rest():
 def test_which_user_fields_make_an_event_matchable(fields, matchable):
     answer = report.answer(results("would_send"), [], True, match_keys=[(0, fields)])
     assert answer["match"]["unmatched"] == (0 if matchable else 1)
+
+
+# --- the schemas' rules, in words ------------------------------------------------------------
+
+WHOLE = "must be a whole number (0 or more)"
+
+
+@pytest.mark.parametrize(
+    ("route", "event", "errors"),
+    [
+        ("commandersact", {"event_name": ""}, [("$.event_name", "must not be empty")]),
+        ("commandersact", {"id": 1}, [("$.event_name", "is required")]),
+        ("commandersact", {"event_name": "x", "user": {"email_sha256": "xyz"}}, [("$.user.email_sha256", "must be a SHA-256 hash in hex (64 characters)")]),
+        ("commandersact", {"event_name": "x", "items": [{"quantity": -1}]}, [("$.items[0].quantity", WHOLE)]),
+        ("commandersact", {"event_name": "x", "partners": {"tiktok": {"ldu": "maybe"}}}, [("$.partners.tiktok.ldu", "must be true or false")]),
+        ("commandersact", {"event_name": "x", "user": {"consent_categories": "4"}}, [("$.user.consent_categories", "must be an array of category ids")]),
+        ("ga4", {"page_location": "x"}, [("$", "must be an event with event_name or x-ttq-event-name")]),
+        ("tiktok", {"user": {}}, [("$.event", "is required")]),
+        ("tiktok", {"event": "Search", "properties": {"contents": [{"price": "abc"}]}, "event_time": True},
+         [("$.event_time", "must be Unix time (seconds, milliseconds or microseconds) or an ISO 8601 date-time"),
+          ("$.properties.contents[0].price", "must be a number or a numeric string")]),
+    ],
+)  # fmt: skip
+def test_the_rule_of_the_schema_in_words(route, event, errors):
+    result = dry_run(route, event)[0]["results"][0]
+    assert result["status"] == "rejected"
+    assert [(e["path"], e["message"]) for e in result["errors"]] == errors
+
+
+def test_errors_come_in_document_order_including_elements_past_the_first_21():
+    items = [{"quantity": 1}] * 25
+    for index, bad in ((24, "x"), (10, 0.5), (2, "y"), (0, -1)):
+        items[index] = {"quantity": bad}
+    result = dry_run("commandersact", {"event_name": "x", "items": items})[0]["results"][0]
+    assert [(e["path"], e["message"]) for e in result["errors"]] == [
+        ("$.items[0].quantity", WHOLE),
+        ("$.items[2].quantity", WHOLE),
+        ("$.items[10].quantity", WHOLE),
+        ("$.items[24].quantity", WHOLE),
+    ]
+
+
+def test_an_array_over_its_limit_is_said_first_then_its_bad_elements_up_to_20_errors():
+    event = {"event_name": "x", "items": [{"quantity": "x"}] * 1001}
+    errors = dry_run("commandersact", event)[0]["results"][0]["errors"]
+    assert errors == [
+        {"path": "$.items", "message": "must have at most 1000 elements"},
+        *[{"path": f"$.items[{n}].quantity", "message": WHOLE} for n in range(19)],
+    ]
