@@ -466,3 +466,30 @@ def test_an_array_over_its_limit_is_said_first_then_its_bad_elements_up_to_20_er
         {"path": "$.items", "message": "must have at most 1000 elements"},
         *[{"path": f"$.items[{n}].quantity", "message": WHOLE} for n in range(19)],
     ]
+
+
+def test_1000_elements_are_within_the_limit_and_the_last_is_still_checked():
+    items = [{"quantity": 1}] * 999 + [{"quantity": "x"}]
+    errors = dry_run("commandersact", {"event_name": "x", "items": items})[0]["results"][0][
+        "errors"
+    ]
+    assert errors == [{"path": "$.items[999].quantity", "message": WHOLE}]
+
+
+def test_unknown_keys_are_counted_at_every_depth():
+    event = {
+        "event": "Search",
+        "event_id": "1",
+        "user": {f"u{n}": n for n in range(6)},
+        "properties": {"contents": [{"content_id": "A", "x": 1}, {"y": 2}]},
+        **{f"k{n}": n for n in range(6)},
+    }
+    warnings = dry_run("tiktok", event)[0]["results"][0]["warnings"]
+    assert warnings == [
+        *[f"$.user.u{n} left out: not a field of TikTok's event" for n in range(6)],
+        "$.properties.contents[0].x left out: not a field of TikTok's event",
+        "$.properties.contents[1].y left out: not a field of TikTok's event",
+        "$.k0 left out: not a field of TikTok's event",
+        "$.k1 left out: not a field of TikTok's event",
+        "and 4 more fields left out: not fields of TikTok's event",
+    ]
