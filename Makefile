@@ -16,6 +16,9 @@
 # make fuzz  - mutation fuzzing of every fixture and example through the real entry point, on every
 #              core; FUZZ_BODIES (300000), FUZZ_SEED (1), FUZZ_JOBS (all cores); reproducers of each
 #              class of failure go to .fuzz-findings/ (tests/fuzz/; a short slice is in make test)
+# make mutate - mutation testing of the pure core (tiktok_mapper/) with mutmut, one worker, against
+#              the fast tests that exercise it ([tool.mutmut] in pyproject.toml); prints the score
+#              per module; .venv/bin/mutmut results lists the survivors (not part of make test)
 
 SHELL := /bin/bash
 VENV := .venv
@@ -29,7 +32,7 @@ PYTHON ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.1[1-9]*/bin/python3
 	python3.14 python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: test lint run preview bench load outage replay fuzz lock picture clean
+.PHONY: test lint run preview bench load outage replay fuzz mutate lock picture clean
 
 # The function's locked closure exactly (hashes checked), then the tools, which may not move any
 # locked version: the lock's pins are their constraints.
@@ -107,5 +110,12 @@ fuzz: $(VENV)/.installed
 		$(PY) -m tests.fuzz --bodies $(FUZZ_BODIES) --seed $(FUZZ_SEED) --jobs $(FUZZ_JOBS) \
 		--out .fuzz-findings
 
+# A fresh run each time: mutmut keeps results in mutants/ and would reuse them.
+mutate: $(VENV)/.installed
+	rm -rf mutants
+	NO_GCE_CHECK=true GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9 \
+		$(VENV)/bin/mutmut run --max-children 1
+	$(PY) -m tests.mutation_score
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
