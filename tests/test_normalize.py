@@ -210,7 +210,7 @@ def test_derived_event_id_is_the_hash_of_canonical_json():
         (n.number, "1e16", n.Invalid, "must be a finite number below 10^15"),
         (n.integer, 2.5, n.Invalid, "must be a whole number"),
         (n.integer, "7.25", n.Invalid, "must be a whole number"),
-        (n.count, 3, n.Invalid, "must be an array"),
+        (n.count, 2.5, n.Invalid, "must be a whole number"),
         (n.flag, "sometimes", n.Invalid, "must be true or false"),
         (n.event_time, "soon", n.Invalid, "must be Unix time or an ISO 8601 date-time"),
         (n.event_time, [1], n.Invalid, "must be Unix time or an ISO 8601 date-time"),
@@ -257,6 +257,7 @@ def test_the_rule_a_refused_value_breaks(normaliser, value, refusal, rule):
         (n.flag, "No", NOW, False),
         (n.flag, 0, NOW, False),
         (n.count, [1, 2], NOW, 2),
+        (n.count, "3", NOW, 3),
         (n.event_time, 1, NOW, 1),
         (n.event_time, 1.5, NOW, 1),
         (n.event_time, 99_999_999_999, NOW, 1767225600),  # seconds, in the future: now

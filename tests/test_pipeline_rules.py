@@ -14,7 +14,6 @@ from tests.conftest import COMPLETE
 from tests.dryrun import NOW, dry_run
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
-from tiktok_mapper.config import from_environment
 from tiktok_mapper.report import TikTokRequest
 from tiktok_mapper.schemas import schema
 
@@ -220,7 +219,7 @@ def test_an_event_that_breaks_the_mapping_names_the_line_that_raised():
 
     line = deep.__code__.co_firstlineno + 1
     source = pipeline.Source("test", schema("tiktok-input.schema.json"), Fragile())
-    config = from_environment(COMPLETE)
+    config = pipeline.from_environment(COMPLETE).config
     plan = pipeline.plan(source, [{"event": "jane@example.com"}], config, NOW)
     assert plan.results[0]["errors"] == [
         {
