@@ -15,7 +15,7 @@ from tests.dryrun import NOW, dry_run
 from tiktok_mapper import pipeline, report
 from tiktok_mapper.body import BodyError
 from tiktok_mapper.report import TikTokRequest
-from tiktok_mapper.schemas import schema
+from tiktok_mapper.schemas import rule_in_words, schema
 
 PIXEL = "CPIXEL0000000000000A"
 # '{"event_source":"web","event_source_id":"CPIXEL0000000000000A","data":[' and ']}': 73 bytes
@@ -492,3 +492,34 @@ def test_unknown_keys_are_counted_at_every_depth():
         "$.k1 left out: not a field of TikTok's event",
         "and 4 more fields left out: not fields of TikTok's event",
     ]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "node", "rule", "words"),
+    [
+        ("type", {}, "string", "must be a string"),
+        ("type", {}, ["integer", "null"], "must be a whole number"),
+        ("type", {}, ["string", "number", "boolean"], "must be a string or a number or true or false"),
+        ("type", {}, ["object", "array"], "must be an object or an array"),
+        ("enum", {}, ["a", 1, None], 'must be one of "a", 1, null'),
+        ("pattern", {}, "^x$", "must match the pattern ^x$"),
+        ("minLength", {}, 1, "must not be empty"),
+        ("minLength", {}, 3, "must be at least 3 characters long"),
+        ("maxLength", {}, 10, "must be at most 10 characters long"),
+        ("maxItems", {}, 5, "must have at most 5 elements"),
+        ("minItems", {}, 1, "must have at least 1 element"),
+        ("minItems", {}, 2, "must have at least 2 elements"),
+        ("minimum", {}, 0, "must be ≥ 0"),
+        ("maximum", {}, 9, "must be ≤ 9"),
+        ("exclusiveMinimum", {}, 0, "must be > 0"),
+        ("exclusiveMaximum", {}, 1.5, "must be < 1.5"),
+        ("additionalProperties", {}, False, "has properties that are not allowed"),
+        ("const", {}, 1, "breaks the rule 'const' of the schema"),
+        ("type", {"description": "a thing"}, "string", "must be a thing"),
+        ("enum", {"description": "yes or no"}, [1], "must be yes or no"),
+        ("maxLength", {"description": "a thing"}, 5, "must be at most 5 characters long"),
+        ("minimum", True, 0, "must be ≥ 0"),  # a node that is no object has no description
+    ],
+)  # fmt: skip
+def test_each_rule_of_a_schema_in_words(keyword, node, rule, words):
+    assert rule_in_words(keyword, node, rule) == words
