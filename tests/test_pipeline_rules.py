@@ -218,9 +218,9 @@ def test_an_event_that_breaks_the_mapping_names_the_line_that_raised():
             deep(event)
 
     line = deep.__code__.co_firstlineno + 1
-    source = pipeline.Source("test", schema("tiktok-input.schema.json"), Fragile())
+    route = pipeline.Route("test", schema("tiktok-input.schema.json"), Fragile())
     config = pipeline.from_environment(COMPLETE).config
-    plan = pipeline.plan(source, [{"event": "jane@example.com"}], config, NOW)
+    plan = pipeline.plan(route, [{"event": "jane@example.com"}], config, NOW)
     assert plan.results[0]["errors"] == [
         {
             "path": "$",

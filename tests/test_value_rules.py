@@ -94,11 +94,6 @@ def test_a_sum_beyond_10_to_the_15_is_left_out_with_a_warning():
     assert "warnings" not in result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sum is rounded as a binary float: 2.675 is stored as 2.67499…, so 2.67; "
-    "rounding the decimal the sender wrote gives 2.68 (fields.sum_value)",
-)
 @pytest.mark.parametrize(("price", "value"), [(2.675, 2.68), (1.015, 1.02)])
 def test_a_price_halfway_between_two_cents_rounds_as_written_in_decimal(price, value):
     assert one("ga4", ga4_event([(price, None)]))["data"]["properties"]["value"] == value
