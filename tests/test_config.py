@@ -105,3 +105,13 @@ def test_a_pixel_id_of_10000_characters_is_sent_trimmed():
     pixel = " " + "C" * 10_000 + " "
     _, payloads = dry_run("tiktok", {"event": "Search"}, TIKTOK_PIXEL_ID=pixel)
     assert payloads[0]["event_source_id"] == "C" * 10_000
+
+
+def test_an_unknown_smart_mapping_key_is_named_with_the_known_ones():
+    with pytest.raises(ConfigError) as raised:
+        from_environment({"TIKTOK_SMART_MAPPING": '{"user.mail": "crm.email"}'})
+    message = str(raised.value)
+    assert message.startswith("TIKTOK_SMART_MAPPING has the unknown key 'user.mail'; known keys: ")
+    known = message.split("known keys: ")[1].split(", ")
+    assert {"device_platform", "user.email", "properties.value", "app.app_id"} <= set(known)
+    assert known == sorted(known)

@@ -169,3 +169,34 @@ def test_no_event_writes_into_the_absent_node():
     rows = (Row(paths("a.b.c"), "user.city"), Row(paths("a.b.d", "e"), "user.state"))
     applied(rows, {"a": None, "e": "x"})
     assert fields.NOTHING == {}
+
+
+def test_an_event_or_an_element_that_is_not_an_object_finds_nothing():
+    each = (Row(paths("sku"), "content_id"),)
+    rows = (Row(paths("lines"), "properties.contents", each=each), Row(paths("t"), "user.ip"))
+    assert applied(rows, ["not", "an", "object"]) == ({}, [], [])
+    assert applied(rows, {"lines": ["a", 1, None, {"sku": "S"}]})[0] == {
+        "properties": {"contents": [{"content_id": "S"}]}
+    }
+
+
+def test_contents_take_1000_elements_and_no_more():
+    rows = (Row(paths("lines"), "properties.contents", each=(Row(paths("sku"), "content_id"),)),)
+    data, _, errors = applied(rows, {"lines": [{"sku": "S"}] * 1000})
+    assert (len(data["properties"]["contents"]), errors) == (1000, [])
+    assert applied(rows, {"lines": [{"sku": "S"}] * 1001})[2] == [
+        {"path": "$.lines", "message": "must have at most 1000 elements"}
+    ]
+
+
+def test_cookies_and_query_values_are_decoded_as_a_browser_sends_them():
+    rows = (
+        Row((Cookie("h", "_ttp"),), "user.ttp"),
+        Row((QueryParam(Path("u"), "t"),), "user.ttclid"),
+    )
+    event = {"h": 'a=1; _ttp="x=y%2Fz"', "u": "https://x.example/p?t=a+b%21"}
+    assert applied(rows, event)[0] == {"user": {"ttp": "x=y/z", "ttclid": "a b!"}}
+
+
+def test_a_label_quotes_a_key_that_is_not_a_plain_name():
+    assert Path("crm.it's.0.x").label == "$.crm['it\\'s'][0].x"

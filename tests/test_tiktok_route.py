@@ -66,3 +66,26 @@ def test_every_field_of_tiktoks_table_is_read_at_its_own_path(client):
     answer = post(client, "/tiktok", event).get_json()
     assert answer["payloads"][0]["data"][0]["properties"] == {"status": "completed"}
     assert "warnings" not in answer["results"][0]
+
+
+def test_an_app_object_with_its_id_goes_with_a_web_event(client):
+    event = {"event": "ViewContent", "event_id": "W-1", "app": {"app_id": 7, "app_name": "Shop"}}
+    answer = post(client, "/tiktok", event).get_json()
+    assert answer["results"][0]["status"] == "would_send"
+    assert answer["payloads"][0]["data"][0]["app"] == {"app_id": "7", "app_name": "Shop"}
+
+
+def test_given_content_ids_are_kept_beside_the_contents(client):
+    event = {
+        "event": "AddToCart",
+        "event_id": "C-1",
+        "properties": {"content_ids": ["A"], "contents": [{"content_id": "B"}]},
+    }
+    properties = post(client, "/tiktok", event).get_json()["payloads"][0]["data"][0]["properties"]
+    assert properties["content_ids"] == ["A"]
+
+
+def test_a_warning_names_no_key_that_is_not_a_plain_name_at_any_depth(client):
+    event = {"event": "X", "event_id": "K-1", "user": {"jane doe": {"bob smith": 1}}}
+    warnings = post(client, "/tiktok", event).get_json()["results"][0]["warnings"]
+    assert warnings == ["$.user[…] left out: not a field of TikTok's event"]
