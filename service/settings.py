@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from tiktok_mapper.config import Table, boolean, parse_settings, stripped
+from tiktok_mapper.config import SettingsTable, boolean, parse_settings, stripped
 from tiktok_mapper.pipeline import Setup, from_environment
 
 DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
@@ -127,7 +127,7 @@ class Settings:
 
 
 # variable                         attribute                   parser
-SETTINGS: Table = (
+SETTINGS: SettingsTable = (
     ("DRY_RUN",                        "dry_run",                  boolean),
     ("MAX_BODY_BYTES",                 "max_body_bytes",           at_most(32 * 2**20, "bytes")),
     ("LOG_LEVEL",                      "log_level",                log_level),

@@ -24,8 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from tiktok_mapper import normalize as n
-from tiktok_mapper.config import Config, boolean, json_object, one_of, parse_settings
-from tiktok_mapper.config import Table as SettingsTable
+from tiktok_mapper.config import Config, SettingsTable, boolean, json_object, one_of, parse_settings
 from tiktok_mapper.events_api import REQUIRED, RULE
 from tiktok_mapper.fields import (
     ALL,

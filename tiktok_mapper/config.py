@@ -22,7 +22,9 @@ from typing import Any
 
 from tiktok_mapper.normalize import MAX_TEXT, Invalid, explicit_event_name, flag
 
-Table = tuple[tuple[str, str, Callable[[str], Any]], ...]  # (variable, attribute, parser) rows
+SettingsTable = tuple[
+    tuple[str, str, Callable[[str], Any]], ...
+]  # (variable, attribute, parser) rows
 
 
 class ConfigError(ValueError):
@@ -104,7 +106,7 @@ def phone_region(value: str) -> str:
 
 
 # variable                         attribute                    parser
-SETTINGS: Table = (
+SETTINGS: SettingsTable = (
     ("TIKTOK_PIXEL_ID",                "pixel_id",                  sent_text),
     ("TIKTOK_APP_ID",                  "app_id",                    sent_text),
     ("TIKTOK_OFFLINE_EVENT_SET_ID",    "offline_event_set_id",      sent_text),
@@ -127,7 +129,7 @@ def from_environment(environment: Mapping[str, str]) -> Config:
     return Config(**parse_settings(SETTINGS, environment))
 
 
-def parse_settings(table: Table, environment: Mapping[str, str]) -> dict[str, Any]:
+def parse_settings(table: SettingsTable, environment: Mapping[str, str]) -> dict[str, Any]:
     """Attribute values of every setting that is set and not blank.
 
     A bad value raises :class:`ConfigError`, naming the variable and the rule (not the value).

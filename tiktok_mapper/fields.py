@@ -326,15 +326,15 @@ class Table:
     order.
     """
 
-    __slots__ = ("nodes", "plan", "steps")
+    __slots__ = ("nodes", "plan")
 
     def __init__(self, rows: Sequence[Row], rules: Mapping[str, Rule]) -> None:
         for row in rows:
             if row.field not in rules:
                 raise ValueError(f"{row.field} is not a field of TikTok's event or of a content")
         position = {name: index for index, name in enumerate(rules)}
-        # node 0 is no node (None), node 1 the event; every other is (its parent node, key,
-        # array index or None), after its parent
+        # node 0 is no node (read as NOTHING), node 1 the event; every other is (its parent
+        # node, key, array index or None), after its parent
         node_of: dict[tuple[str, ...], int] = {(): 1}
         nodes: list[tuple[int, str, int | None]] = []
 
@@ -350,16 +350,14 @@ class Table:
                 return (node(getter.keys[:-1]), getter.keys[-1], None, getter.label)
             return (0, "", getter, getter.label)
 
-        self.steps = tuple(
+        steps = [
             Step(row, rules[row.field], tuple(read(getter) for getter in _spread(row.getters)))
             for row in sorted(rows, key=lambda row: position[row.field])
-        )
+        ]
         self.nodes = tuple(nodes)
         # What _fill walks: each step with what it reads first, unpacked by the loop itself
         # (faster than reading the step's attributes, for every step of every event).
-        self.plan = tuple(
-            (step, step.node, step.key, step.label, step.later) for step in self.steps
-        )
+        self.plan = tuple((step, step.node, step.key, step.label, step.later) for step in steps)
 
     def nodes_of(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Each node of ``event`` by node number: the object it holds, or :data:`NOTHING`
@@ -369,11 +367,12 @@ class Table:
         for parent, key, index in self.nodes:
             if index is None:
                 node = objects[parent].get(key)
-            else:  # an element: of an array, or the key "0" of an object
+            else:  # an element of an array, or the key "0" of an object
                 array = arrays.get(parent)
-                node = array[index] if array is not None and index < len(array) else None
                 if array is None:
                     node = objects[parent].get(key)
+                else:
+                    node = array[index] if index < len(array) else None
             if type(node) is dict:
                 objects.append(node)
             else:

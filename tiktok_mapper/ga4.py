@@ -22,8 +22,7 @@ from typing import Any
 
 from tiktok_mapper import normalize as n
 from tiktok_mapper.body import BodyError, parse_json
-from tiktok_mapper.config import Config, boolean, one_of, parse_settings
-from tiktok_mapper.config import Table as SettingsTable
+from tiktok_mapper.config import Config, SettingsTable, boolean, one_of, parse_settings
 from tiktok_mapper.events_api import RULE
 from tiktok_mapper.fields import (
     WEB,
